@@ -1,0 +1,7 @@
+import type { Command } from '../command.ts';
+import { serveCommand } from './serve.ts';
+import { migrateCommand } from './migrate.ts';
+import { accountCommand } from './account.ts';
+import { configDocsCommand } from './config-docs.ts';
+
+export const commands: Command[] = [serveCommand, migrateCommand, accountCommand, configDocsCommand];

@@ -1,0 +1,192 @@
+// The one configuration schema. Every setting is an environment variable MAILBEACON_*, with a default,
+// a description (the README's configuration table is generated from this list) and a parser that rejects
+// bad values at boot with a message naming the variable.
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
+const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'expected ip[:port]');
+const cidr = z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'expected an address or CIDR such as 10.0.0.0/8');
+const url = (protocols: string[]) =>
+  z.string().refine((s) => {
+    try { return protocols.includes(new URL(s).protocol); } catch { return false; }
+  }, `expected a URL (${protocols.join(' or ')})`);
+
+/** One setting: `key` is the field on the parsed Config, `env` the variable that sets it. */
+export interface Setting<T extends z.ZodTypeAny = z.ZodTypeAny> {
+  env: string;
+  description: string;
+  /** The default as a user would write it in the environment; undefined = unset (feature off / derived). */
+  default?: string;
+  schema: T;
+  /** Never printed (config docs show only the variable; logs never show the value). */
+  secret?: boolean;
+}
+
+function setting<T extends z.ZodTypeAny>(s: Setting<T>): Setting<T> {
+  return s;
+}
+
+export const settings = {
+  databaseUrl: setting({
+    env: 'MAILBEACON_DATABASE_URL',
+    description: 'Where the store lives: `sqlite:PATH` (embedded, the default) or `postgres://user@host:port/db` (several nodes share one).',
+    default: 'sqlite:./data/mailbeacon.db',
+    schema: z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'expected sqlite:PATH or postgres://…'),
+  }),
+  dataDir: setting({
+    env: 'MAILBEACON_DATA_DIR',
+    description: 'Directory for files Mailbeacon keeps itself: the generated secret, the self-signed TLS certificate, ACME account and certificates.',
+    default: './data',
+    schema: z.string().min(1),
+  }),
+  host: setting({
+    env: 'MAILBEACON_HOST',
+    description: 'Address every listener binds to.',
+    default: '127.0.0.1',
+    schema: z.string().min(1),
+  }),
+  httpPort: setting({
+    env: 'MAILBEACON_HTTP_PORT',
+    description: 'HTTP port: API, dashboard, tracking endpoints, ACME HTTP-01 challenges, /metrics.',
+    default: '8080',
+    schema: port,
+  }),
+  httpsPort: setting({
+    env: 'MAILBEACON_HTTPS_PORT',
+    description: 'HTTPS port for custom tracking domains (certificate chosen by SNI). Unset: no HTTPS listener.',
+    schema: port.optional(),
+  }),
+  smtpPort: setting({
+    env: 'MAILBEACON_SMTP_PORT',
+    description: 'SMTP submission port (AUTH PLAIN/LOGIN, STARTTLS).',
+    default: '2525',
+    schema: port,
+  }),
+  publicUrl: setting({
+    env: 'MAILBEACON_PUBLIC_URL',
+    description: 'Base URL of the dashboard and of the default tracking host, as recipients and browsers reach it.',
+    default: 'http://localhost:8080',
+    schema: url(['http:', 'https:']).transform((s) => s.replace(/\/+$/, '')),
+  }),
+  relay: setting({
+    env: 'MAILBEACON_RELAY',
+    description: 'Where mail goes: `outbox` (kept in the store and shown in the dashboard) or `smtp://[user:pass@]host:port[?tls=required]` (a smarthost).',
+    default: 'outbox',
+    schema: z.string().refine((s) => s === 'outbox' || /^smtps?:\/\/.+/.test(s), 'expected outbox or smtp://host:port'),
+  }),
+  relayConcurrency: setting({
+    env: 'MAILBEACON_RELAY_CONCURRENCY',
+    description: 'How many deliveries run at once per node (and the size of the smarthost connection pool).',
+    default: '20',
+    schema: z.coerce.number().int().min(1).max(1000),
+  }),
+  retrySchedule: setting({
+    env: 'MAILBEACON_RETRY_SCHEDULE',
+    description: 'Seconds to wait before each retry of a deferred (4xx) delivery; the last value repeats until the give-up age.',
+    default: '60,300,900,1800,3600,7200,14400',
+    schema: z.string().transform((s, c) => {
+      const out = s.split(',').map((x) => Number(x.trim()));
+      if (!out.length || out.some((n) => !Number.isInteger(n) || n < 0)) c.addIssue({ code: 'custom', message: 'expected a comma list of whole seconds' });
+      return out;
+    }),
+  }),
+  giveUpAfter: setting({
+    env: 'MAILBEACON_GIVE_UP_AFTER',
+    description: 'Seconds after acceptance when a deferred message is bounced (RFC 5321 §4.5.4.1 suggests 4-5 days).',
+    default: '432000',
+    schema: z.coerce.number().int().min(1),
+  }),
+  dnsServers: setting({
+    env: 'MAILBEACON_DNS_SERVERS',
+    description: 'Comma list of `ip:port` resolvers for domain verification. Unset: the system resolvers.',
+    schema: list.pipe(z.array(hostPort)).optional(),
+  }),
+  secret: setting({
+    env: 'MAILBEACON_SECRET',
+    description: 'Signing key for tracking tokens and sessions (at least 32 characters). Unset: generated once and kept in the data directory. Nodes sharing a store must share it.',
+    schema: z.string().min(32, 'must be at least 32 characters').optional(),
+    secret: true,
+  }),
+  logLevel: setting({
+    env: 'MAILBEACON_LOG_LEVEL',
+    description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+    default: 'info',
+    schema: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  }),
+  tlsCert: setting({
+    env: 'MAILBEACON_TLS_CERT',
+    description: 'PEM certificate file for SMTP STARTTLS. Unset: a self-signed certificate made at first start.',
+    schema: z.string().optional(),
+  }),
+  tlsKey: setting({
+    env: 'MAILBEACON_TLS_KEY',
+    description: 'PEM private key file matching MAILBEACON_TLS_CERT.',
+    schema: z.string().optional(),
+  }),
+  smtpMaxSize: setting({
+    env: 'MAILBEACON_SMTP_MAX_SIZE',
+    description: 'Largest message accepted, in bytes (advertised with SIZE; larger gets 552).',
+    default: '26214400',
+    schema: z.coerce.number().int().min(1024),
+  }),
+  smtpAllowInsecureAuth: setting({
+    env: 'MAILBEACON_SMTP_ALLOW_INSECURE_AUTH',
+    description: 'Allow AUTH without TLS from non-loopback clients (loopback is always allowed).',
+    default: 'false',
+    schema: bool,
+  }),
+  smtpTrustedNetworks: setting({
+    env: 'MAILBEACON_SMTP_TRUSTED_NETWORKS',
+    description: 'Comma list of CIDRs whose clients may send without AUTH, as the account in MAILBEACON_SMTP_TRUSTED_ACCOUNT (like Postfix mynetworks). Unset: off.',
+    schema: list.pipe(z.array(cidr)).optional(),
+  }),
+  smtpTrustedAccount: setting({
+    env: 'MAILBEACON_SMTP_TRUSTED_ACCOUNT',
+    description: 'Account id (or a user email of it) that mail from MAILBEACON_SMTP_TRUSTED_NETWORKS is sent as.',
+    schema: z.string().optional(),
+  }),
+  acmeDirectory: setting({
+    env: 'MAILBEACON_ACME_DIRECTORY',
+    description: 'ACME directory URL for tracking-domain certificates (e.g. Let\'s Encrypt). Unset: ACME off.',
+    schema: url(['http:', 'https:']).optional(),
+  }),
+  acmeEmail: setting({
+    env: 'MAILBEACON_ACME_EMAIL',
+    description: 'Contact email for the ACME account.',
+    schema: z.string().email().optional(),
+  }),
+  acmeCaFile: setting({
+    env: 'MAILBEACON_ACME_CA_FILE',
+    description: 'PEM file of an extra CA to trust when talking to the ACME directory (test servers such as pebble).',
+    schema: z.string().optional(),
+  }),
+  webhookAllowPrivate: setting({
+    env: 'MAILBEACON_WEBHOOK_ALLOW_PRIVATE',
+    description: 'Allow webhook URLs that resolve to private, loopback or link-local addresses (tests, private networks).',
+    default: 'false',
+    schema: bool,
+  }),
+  trustedProxies: setting({
+    env: 'MAILBEACON_TRUSTED_PROXIES',
+    description: 'Comma list of CIDRs of reverse proxies whose Forwarded / X-Forwarded-* headers are believed.',
+    default: '',
+    schema: list.pipe(z.array(cidr)),
+  }),
+  controlPanelKey: setting({
+    env: 'MAILBEACON_CONTROL_PANEL_KEY',
+    description: 'Integration key a hosting control panel uses to add domains (POST /api/v1/integrations/control-panel/domains). Unset: the integration is off.',
+    schema: z.string().min(16, 'must be at least 16 characters').optional(),
+    secret: true,
+  }),
+  roles: setting({
+    env: 'MAILBEACON_ROLES',
+    description: 'Which roles this process runs (comma list of http, smtp, worker, tracking); `serve --roles` overrides.',
+    default: 'http,smtp,worker,tracking',
+    schema: list.pipe(z.array(z.enum(['http', 'smtp', 'worker', 'tracking'])).min(1)),
+  }),
+} as const;
+
+export type Settings = typeof settings;
+export type Config = { [K in keyof Settings]: z.output<Settings[K]['schema']> };

@@ -1,0 +1,72 @@
+// Builds the HTTP application: health, metrics, OpenAPI, /api/v1 behind auth, and every feature's routes.
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { AppContext } from '../app-context.ts';
+import { apiAuthHook } from './auth.ts';
+import { errorHandler, sendError } from './errors.ts';
+import type { HttpFeature } from './http-feature.ts';
+
+export interface HttpAppOptions {
+  features: HttpFeature[];
+  /** Whether /api/v1 and the dashboard are served here (role http); tracking-only nodes leave them out. */
+  apiEnabled?: boolean;
+}
+
+export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as unknown as FastifyBaseLogger,
+    disableRequestLogging: true,
+    trustProxy: ctx.config.trustedProxies.length ? ctx.config.trustedProxies : false,
+    bodyLimit: 1024 * 1024,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
+  });
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not_found', 'no such route'));
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    ctx.metrics.httpRequests.inc({ route, status: String(reply.statusCode) });
+    if (req.routeOptions.config?.quiet) return;
+    ctx.metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
+    req.log.info({ event: 'http.request', method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  const apiEnabled = opts.apiEnabled !== false;
+  if (apiEnabled) {
+    await app.register(swagger, {
+      openapi: {
+        info: { title: 'Mailbeacon API', version: '1', description: 'Send mail, manage domains and tracking, read events and stats. Authenticate with `Authorization: Bearer <apiKey>`.' },
+        components: { securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } } },
+        security: [{ apiKey: [] }],
+      },
+    });
+    await app.register(swaggerUi, { routePrefix: '/api/docs' });
+    app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  }
+
+  app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  app.get('/readyz', { schema: { hide: true } }, async (_req, reply) => {
+    const ok = await ctx.store.ping();
+    return reply.code(ok ? 200 : 503).send({ ok, store: ok ? 'reachable' : 'unreachable' });
+  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
+    reply.type(ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
+  });
+
+  if (apiEnabled) {
+    const authenticators = opts.features.flatMap((f) => f.authenticators?.(ctx) ?? []);
+    await app.register(
+      async (api) => {
+        api.addHook('onRequest', apiAuthHook(ctx, authenticators));
+        for (const f of opts.features) await f.api?.(api, ctx);
+      },
+      { prefix: '/api/v1' },
+    );
+  }
+  for (const f of opts.features) await f.root?.(app, ctx);
+  return app;
+}

@@ -1,0 +1,7 @@
+// Every feature's HTTP surface, in registration order.
+import type { HttpFeature } from './http-feature.ts';
+import { accountsFeature } from '../accounts/accounts-http.ts';
+
+export function allFeatures(): HttpFeature[] {
+  return [accountsFeature];
+}

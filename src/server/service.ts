@@ -1,0 +1,14 @@
+import type { AppContext } from '../app-context.ts';
+
+export type Role = 'http' | 'smtp' | 'worker' | 'tracking';
+
+/** A long-running part of the server (SMTP listener, delivery worker, webhook dispatcher, ...). */
+export interface Service {
+  name: string;
+  start(): Promise<void>;
+  /** Stop taking new work, finish what is in flight, release resources. */
+  stop(): Promise<void>;
+}
+
+/** Makes the services for the roles this process runs; features add theirs in server/services.ts. */
+export type ServiceFactory = (ctx: AppContext, roles: Set<Role>) => Service | Service[] | undefined | Promise<Service | Service[] | undefined>;

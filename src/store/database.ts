@@ -1,0 +1,68 @@
+// Opens the store: one Kysely instance over SQLite (better-sqlite3, WAL) or PostgreSQL (pg), chosen by URL.
+// Everything above this file talks Kysely and never sees the driver.
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect, CamelCasePlugin } from 'kysely';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import type { Database } from './schema.ts';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Db {
+  kysely: Kysely<Database>;
+  dialect: DialectName;
+  /** The SQLite file, for backup; undefined on PostgreSQL. */
+  sqlitePath?: string;
+  /** The raw better-sqlite3 handle (backup, integrity checks); undefined on PostgreSQL. */
+  sqlite?: SQLite.Database;
+  close(): Promise<void>;
+}
+
+// pg returns int8/numeric as strings by default; our int8 columns are millisecond times and counters that
+// fit in a double, so read them as numbers.
+pg.types.setTypeParser(20, (v) => Number(v));
+pg.types.setTypeParser(1700, (v) => Number(v));
+
+export interface OpenOptions {
+  /** PostgreSQL only: search_path schema (tests run each suite in its own schema). */
+  pgSchema?: string;
+  pgPoolSize?: number;
+}
+
+export async function openDatabase(url: string, opts: OpenOptions = {}): Promise<Db> {
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    if (file !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    const sqlite = new SQLite(file);
+    // WAL lets readers run beside the writer; synchronous=NORMAL in WAL mode keeps every committed
+    // transaction across a process crash (kill -9); only an OS crash or power loss can lose the last ones.
+    // https://www.sqlite.org/pragma.html#pragma_synchronous
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), plugins: [new CamelCasePlugin()] });
+    return {
+      kysely,
+      dialect: 'sqlite',
+      sqlitePath: file,
+      sqlite,
+      close: async () => { await kysely.destroy(); },
+    };
+  }
+  const u = new URL(url);
+  const schema = opts.pgSchema ?? (u.searchParams.get('schema') || undefined);
+  u.searchParams.delete('schema');
+  const pool = new pg.Pool({
+    connectionString: u.toString(),
+    max: opts.pgPoolSize ?? 10,
+    options: schema ? `-c search_path=${schema}` : undefined,
+    connectionTimeoutMillis: 5000,
+  });
+  // An idle client losing its connection (PostgreSQL restarted) must not crash the process; the pool
+  // replaces it on the next checkout.
+  pool.on('error', () => {});
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), plugins: [new CamelCasePlugin()] });
+  return { kysely, dialect: 'postgres', close: async () => { await kysely.destroy(); } };
+}

@@ -1,0 +1,12 @@
+// Versioned, forward-only migrations, shipped in the code and applied in name order at boot and by
+// `mailbeacon migrate`. Add a new file for every change; never edit one that has shipped.
+import type { MigrationContext } from './column-types.ts';
+import * as m0001 from './0001-foundation.ts';
+
+export interface MigrationModule {
+  up(ctx: MigrationContext): Promise<void>;
+}
+
+export const migrations: Record<string, MigrationModule> = {
+  '0001-foundation': m0001,
+};

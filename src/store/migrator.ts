@@ -1,0 +1,32 @@
+import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import type { Db } from './database.ts';
+import { migrations } from './migrations/index.ts';
+
+function provider(db: Db): MigrationProvider {
+  return {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, m] of Object.entries(migrations)) {
+        out[name] = { up: (k) => m.up({ db: k, dialect: db.dialect }) };
+      }
+      return out;
+    },
+  };
+}
+
+function migrator(db: Db): Migrator {
+  return new Migrator({ db: db.kysely, provider: provider(db), migrationTableName: 'mb_migrations', migrationLockTableName: 'mb_migrations_lock' });
+}
+
+/** Applies every pending migration; returns the names applied. Throws on the first failure. */
+export async function migrateToLatest(db: Db): Promise<string[]> {
+  const res: MigrationResultSet = await migrator(db).migrateToLatest();
+  if (res.error) throw res.error instanceof Error ? res.error : new Error(String(res.error));
+  return (res.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** The migrations that have not run yet (for `migrate --dry-run`). */
+export async function pendingMigrations(db: Db): Promise<string[]> {
+  const all = await migrator(db).getMigrations();
+  return all.filter((m) => !m.executedAt).map((m) => m.name);
+}

@@ -1,0 +1,163 @@
+// Table types as Kysely sees them (camelCase here, snake_case in SQL via CamelCasePlugin).
+// Conventions shared by both dialects: ids are text (time-sortable, see domain/ids.ts), times are
+// integer milliseconds since the epoch, booleans are integers 0/1, JSON is text.
+import type { Generated } from 'kysely';
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  /** 'verified': send only from domains added here; 'any': any From domain (recorded as manual_dns). */
+  sendingMode: string;
+  createdAt: number;
+}
+
+export interface UsersTable {
+  id: string;
+  accountId: string;
+  email: string;
+  passwordHash: string;
+  createdAt: number;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  accountId: string;
+  name: string;
+  /** First characters of the key, shown in lists so people can tell keys apart. */
+  prefix: string;
+  keyHash: string;
+  createdAt: number;
+  revokedAt: number | null;
+  lastUsedAt: number | null;
+}
+
+export interface SmtpCredentialsTable {
+  id: string;
+  accountId: string;
+  username: string;
+  passwordHash: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export interface DomainsTable {
+  id: string;
+  accountId: string;
+  name: string;
+  /** dashboard | control_panel | manual_dns */
+  source: string;
+  /** pending | validated | failed */
+  status: string;
+  statusReason: string | null;
+  verificationToken: string;
+  dkimSelector: string;
+  dkimPrivateKey: string;
+  dkimPublicKey: string;
+  openTracking: number;
+  clickTracking: number;
+  /** bottom | top | auto */
+  pixelPlacement: string;
+  ipTruncation: number;
+  /** Raw events older than this are purged (rollups stay). */
+  retentionDays: number;
+  createdAt: number;
+  verifiedAt: number | null;
+  lastCheckedAt: number | null;
+}
+
+export interface MessagesTable {
+  id: string;
+  accountId: string;
+  domainId: string | null;
+  messageIdHeader: string;
+  fromAddress: string;
+  subject: string;
+  /** smtp | api */
+  source: string;
+  size: number;
+  /** Per-message tracking flags: 1/0 from the API or the X-Mailbeacon-Track header, null = domain default. */
+  trackOpens: number | null;
+  trackClicks: number | null;
+  raw: Buffer;
+  createdAt: number;
+}
+
+/** One copy of a message per envelope recipient: its own tokens, its own delivery status. */
+export interface MessageCopiesTable {
+  id: string;
+  messageId: string;
+  accountId: string;
+  domainId: string | null;
+  recipient: string;
+  /** queued | delivering | delivered | deferred | bounced */
+  status: string;
+  attempts: number;
+  nextAttemptAt: number;
+  lockedBy: string | null;
+  lockedUntil: number | null;
+  lastError: string | null;
+  /** The tracking base URL the copy's tokens were made for (set at rewrite). */
+  trackingBase: string | null;
+  deliveredAt: number | null;
+  createdAt: number;
+}
+
+export interface EventsTable {
+  id: Generated<number>;
+  accountId: string;
+  domainId: string | null;
+  messageId: string | null;
+  copyId: string | null;
+  /** accepted | delivered | deferred | bounced | open | click | open_signal */
+  type: string;
+  createdAt: number;
+  recipient: string | null;
+  linkIndex: number | null;
+  url: string | null;
+  ip: string | null;
+  userAgent: string | null;
+  clientName: string | null;
+  clientVersion: string | null;
+  os: string | null;
+  device: string | null;
+  /** human | machine (opens and clicks) */
+  classification: string | null;
+  reason: string | null;
+  /** 1 when this is the first open (or click) of the copy. */
+  isFirst: number;
+  /** JSON with anything else worth keeping (SMTP reply, proxy flags, ...). */
+  data: string | null;
+}
+
+/** Hourly counters per account and domain, updated in the same transaction as the events. */
+export interface RollupsHourlyTable {
+  accountId: string;
+  /** '' for mail without a domain row. */
+  domainId: string;
+  hour: number;
+  delivered: number;
+  opens: number;
+  uniqueOpens: number;
+  humanOpens: number;
+  machineOpens: number;
+  clicks: number;
+  uniqueClicks: number;
+}
+
+export interface KvTable {
+  key: string;
+  value: string;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  users: UsersTable;
+  apiKeys: ApiKeysTable;
+  smtpCredentials: SmtpCredentialsTable;
+  domains: DomainsTable;
+  messages: MessagesTable;
+  messageCopies: MessageCopiesTable;
+  events: EventsTable;
+  rollupsHourly: RollupsHourlyTable;
+  kv: KvTable;
+}

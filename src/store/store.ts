@@ -1,0 +1,41 @@
+// The one store interface: repositories over a Db, the same code on SQLite and PostgreSQL.
+import { sql } from 'kysely';
+import { openDatabase, type Db, type OpenOptions } from './database.ts';
+import { migrateToLatest } from './migrator.ts';
+import { AccountsRepo } from './accounts-repo.ts';
+import { KvRepo } from './kv-repo.ts';
+
+export class Store {
+  readonly accounts: AccountsRepo;
+  readonly kv: KvRepo;
+
+  constructor(readonly db: Db) {
+    this.accounts = new AccountsRepo(db);
+    this.kv = new KvRepo(db);
+  }
+
+  get dialect() {
+    return this.db.dialect;
+  }
+
+  /** True when the store answers a trivial query (readiness). */
+  async ping(): Promise<boolean> {
+    try {
+      await sql`select 1`.execute(this.db.kysely);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}
+
+/** Opens the store and brings its schema up to date. */
+export async function openStore(url: string, opts: OpenOptions & { migrate?: boolean } = {}): Promise<Store> {
+  const db = await openDatabase(url, opts);
+  if (opts.migrate !== false) await migrateToLatest(db);
+  return new Store(db);
+}
