@@ -109,6 +109,16 @@ export const settings = {
     schema: z.string().min(32, 'must be at least 32 characters').optional(),
     secret: true,
   }),
+  tokenKeyIds: setting({
+    env: 'MAILBEACON_TOKEN_KEY_IDS',
+    description: 'Tracking-token key ids (1-255), newest first: the first signs new tokens, all of them verify. Rotate by putting a new id in front; drop an id to retire its tokens.',
+    default: '1',
+    schema: z.string().transform((s, c) => {
+      const out = s.split(',').map((x) => Number(x.trim()));
+      if (!out.length || out.some((n) => !Number.isInteger(n) || n < 1 || n > 255)) c.addIssue({ code: 'custom', message: 'expected a comma list of ids from 1 to 255' });
+      return out;
+    }),
+  }),
   logLevel: setting({
     env: 'MAILBEACON_LOG_LEVEL',
     description: 'Log level: fatal, error, warn, info, debug, trace or silent.',

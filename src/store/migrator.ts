@@ -15,7 +15,7 @@ function provider(db: Db): MigrationProvider {
 }
 
 function migrator(db: Db): Migrator {
-  return new Migrator({ db: db.kysely, provider: provider(db), migrationTableName: 'mb_migrations', migrationLockTableName: 'mb_migrations_lock' });
+  return new Migrator({ db: db.kysely, provider: provider(db), migrationTableName: 'mb_migrations', migrationLockTableName: 'mb_migrations_lock', allowUnorderedMigrations: true });
 }
 
 /** Applies every pending migration; returns the names applied. Throws on the first failure. */

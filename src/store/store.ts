@@ -4,14 +4,17 @@ import { openDatabase, type Db, type OpenOptions } from './database.ts';
 import { migrateToLatest } from './migrator.ts';
 import { AccountsRepo } from './accounts-repo.ts';
 import { KvRepo } from './kv-repo.ts';
+import { DomainsRepo } from './domains-repo.ts';
 
 export class Store {
   readonly accounts: AccountsRepo;
   readonly kv: KvRepo;
+  readonly domains: DomainsRepo;
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db);
     this.kv = new KvRepo(db);
+    this.domains = new DomainsRepo(db);
   }
 
   get dialect() {

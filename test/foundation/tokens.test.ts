@@ -1,0 +1,49 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { TokenSigner, keyringFromSecret, normalizeHost } from '../../src/tracking/tokens.ts';
+
+const signer = new TokenSigner(keyringFromSecret('s'.repeat(32)));
+
+test('open and click tokens round-trip', () => {
+  const t = signer.sign({ kind: 'open', copyId: 'cpy_01abc' }, 'track.example.com');
+  assert.match(t, /^[A-Za-z0-9_-]+$/);
+  assert.deepEqual(signer.verify(t, 'track.example.com'), { kind: 'open', copyId: 'cpy_01abc' });
+  const url = 'https://example.com/a?b=1&c=%20d#frag';
+  const c = signer.sign({ kind: 'click', copyId: 'cpy_01abc', linkIndex: 300, url }, 'track.example.com');
+  assert.deepEqual(signer.verify(c, 'TRACK.example.com:443'), { kind: 'click', copyId: 'cpy_01abc', linkIndex: 300, url });
+});
+
+test('a token is bound to its host', () => {
+  const t = signer.sign({ kind: 'open', copyId: 'x1' }, 'track.a.com');
+  assert.equal(signer.verify(t, 'track.b.com'), undefined);
+});
+
+test('flipping any bit of any byte breaks the token', () => {
+  const t = signer.sign({ kind: 'click', copyId: 'copy-1', linkIndex: 2, url: 'https://e.com/x' }, 'h.example');
+  const raw = Buffer.from(t, 'base64url');
+  for (let i = 0; i < raw.length; i++) {
+    for (let bit = 0; bit < 8; bit++) {
+      const m = Buffer.from(raw);
+      m[i] ^= 1 << bit;
+      assert.equal(signer.verify(m.toString('base64url'), 'h.example'), undefined, `byte ${i} bit ${bit}`);
+    }
+  }
+  assert.equal(signer.verify(t.slice(0, -1), 'h.example'), undefined);
+  assert.equal(signer.verify(t + 'A', 'h.example'), undefined);
+});
+
+test('retired key ids stop verifying; rotated ones keep working', () => {
+  const old = new TokenSigner(keyringFromSecret('s'.repeat(32), [1]));
+  const rotated = new TokenSigner(keyringFromSecret('s'.repeat(32), [2, 1]));
+  const retired = new TokenSigner(keyringFromSecret('s'.repeat(32), [2]));
+  const t = old.sign({ kind: 'open', copyId: 'c' }, 'h');
+  assert.ok(rotated.verify(t, 'h'));
+  assert.equal(retired.verify(t, 'h'), undefined);
+  const other = new TokenSigner(keyringFromSecret('x'.repeat(32)));
+  assert.equal(other.verify(t, 'h'), undefined);
+});
+
+test('normalizeHost strips port, case and trailing dot', () => {
+  assert.equal(normalizeHost('Track.Example.COM.:8080'), 'track.example.com');
+  assert.equal(normalizeHost('[::1]:8080'), '[::1]');
+});
