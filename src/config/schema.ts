@@ -119,6 +119,18 @@ export const settings = {
       return out;
     }),
   }),
+  eventFlushMs: setting({
+    env: 'MAILBEACON_EVENT_FLUSH_MS',
+    description: 'Tracking group commit: how long (ms) pixel and click events are buffered before they are written in one transaction; every request of the batch is answered after the commit.',
+    default: '5',
+    schema: z.coerce.number().int().min(0).max(1000),
+  }),
+  prefetchSeconds: setting({
+    env: 'MAILBEACON_PREFETCH_SECONDS',
+    description: 'An open or click this many seconds after delivery or sooner is classified as machine (reason `prefetch`): scanners and prefetchers fetch right away, people rarely do.',
+    default: '10',
+    schema: z.coerce.number().int().min(0),
+  }),
   logLevel: setting({
     env: 'MAILBEACON_LOG_LEVEL',
     description: 'Log level: fatal, error, warn, info, debug, trace or silent.',

@@ -144,6 +144,24 @@ export interface RollupsHourlyTable {
   uniqueClicks: number;
 }
 
+/**
+ * Hourly open/click counters per account, domain and one dimension value (migration 0400): dimension is
+ * 'client' | 'os' | 'device' | 'reason', value the client name / OS name / device type / reason code
+ * ('' when unknown). Updated in the same transaction as the events.
+ */
+export interface RollupsBreakdownTable {
+  accountId: string;
+  /** '' for mail without a domain row. */
+  domainId: string;
+  hour: number;
+  dimension: string;
+  value: string;
+  opens: number;
+  humanOpens: number;
+  machineOpens: number;
+  clicks: number;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -159,5 +177,6 @@ export interface Database {
   messageCopies: MessageCopiesTable;
   events: EventsTable;
   rollupsHourly: RollupsHourlyTable;
+  rollupsBreakdown: RollupsBreakdownTable;
   kv: KvTable;
 }

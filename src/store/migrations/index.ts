@@ -2,6 +2,7 @@
 // `mailbeacon migrate`. Add a new file for every change; never edit one that has shipped.
 import type { MigrationContext } from './column-types.ts';
 import * as m0001 from './0001-foundation.ts';
+import * as m0400 from './0400-tracking.ts';
 
 export interface MigrationModule {
   up(ctx: MigrationContext): Promise<void>;
@@ -9,4 +10,5 @@ export interface MigrationModule {
 
 export const migrations: Record<string, MigrationModule> = {
   '0001-foundation': m0001,
+  '0400-tracking': m0400,
 };
