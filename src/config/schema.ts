@@ -2,12 +2,13 @@
 // a description (the README's configuration table is generated from this list) and a parser that rejects
 // bad values at boot with a message naming the variable.
 import { z } from 'zod';
+import { parseCidr } from '../domain/ip-address.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'expected ip[:port]');
-const cidr = z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'expected an address or CIDR such as 10.0.0.0/8');
+const cidr = z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'expected an address or CIDR such as 10.0.0.0/8').refine((s) => parseCidr(s) !== undefined, 'expected an address or CIDR such as 10.0.0.0/8');
 const url = (protocols: string[]) =>
   z.string().refine((s) => {
     try { return protocols.includes(new URL(s).protocol); } catch { return false; }
@@ -192,9 +193,15 @@ export const settings = {
   }),
   trustedProxies: setting({
     env: 'MAILBEACON_TRUSTED_PROXIES',
-    description: 'Comma list of CIDRs of reverse proxies whose Forwarded / X-Forwarded-* headers are believed.',
+    description: 'Comma list of CIDRs of reverse proxies whose Forwarded / X-Forwarded-For / X-Forwarded-Proto headers are believed (the client is the right-most address that is not a trusted proxy). Empty: the socket address is the client.',
     default: '',
     schema: list.pipe(z.array(cidr)),
+  }),
+  trustedProxyHeader: setting({
+    env: 'MAILBEACON_TRUSTED_PROXY_HEADER',
+    description: 'Which header trusted proxies write: `auto` (Forwarded when present, else X-Forwarded-For), `forwarded` or `x-forwarded-for`. Pin it when your proxy passes the other header through from clients unchanged.',
+    default: 'auto',
+    schema: z.enum(['auto', 'forwarded', 'x-forwarded-for']),
   }),
   controlPanelKey: setting({
     env: 'MAILBEACON_CONTROL_PANEL_KEY',

@@ -6,6 +6,7 @@ import type { AppContext } from '../app-context.ts';
 import { apiAuthHook } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import type { HttpFeature } from './http-feature.ts';
+import { installClientAddress } from './proxy.ts';
 
 export interface HttpAppOptions {
   features: HttpFeature[];
@@ -17,12 +18,14 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions): Promi
   const app = Fastify({
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,
     disableRequestLogging: true,
-    trustProxy: ctx.config.trustedProxies.length ? ctx.config.trustedProxies : false,
+    // Proxy headers are handled by installClientAddress (Forwarded + X-Forwarded-*, right-most untrusted hop).
+    trustProxy: false,
     bodyLimit: 1024 * 1024,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { allErrors: true, removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
   });
+  installClientAddress(app, ctx);
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((req, reply) => sendError(reply, 404, 'not_found', 'no such route'));
 
@@ -31,7 +34,7 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions): Promi
     ctx.metrics.httpRequests.inc({ route, status: String(reply.statusCode) });
     if (req.routeOptions.config?.quiet) return;
     ctx.metrics.httpDuration.observe({ route }, reply.elapsedTime / 1000);
-    req.log.info({ event: 'http.request', method: req.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    req.log.info({ event: 'http.request', method: req.method, route, status: reply.statusCode, ip: req.ip, ms: Math.round(reply.elapsedTime) }, 'request');
   });
 
   const apiEnabled = opts.apiEnabled !== false;
