@@ -65,6 +65,31 @@ export interface DomainsTable {
   lastCheckedAt: number | null;
 }
 
+/** A custom tracking hostname of a sending domain (CNAME to the default tracking host). */
+export interface TrackingDomainsTable {
+  id: string;
+  domainId: string;
+  accountId: string;
+  hostname: string;
+  /** pending | verified | failed | dangling (was verified, CNAME gone or moved: no longer served) */
+  status: string;
+  statusReason: string | null;
+  certPem: string | null;
+  keyPem: string | null;
+  certExpiresAt: number | null;
+  /** none (ACME off) | pending | issuing | valid | failed */
+  certStatus: string;
+  certError: string | null;
+  certAttemptAt: number | null;
+  /** 1 when a valid certificate is installed and the HTTPS listener serves it. */
+  https: number;
+  /** Set when replaced or deleted: no longer used for new mail, still answers old tokens. */
+  retiredAt: number | null;
+  createdAt: number;
+  verifiedAt: number | null;
+  lastCheckedAt: number | null;
+}
+
 export interface MessagesTable {
   id: string;
   accountId: string;
@@ -173,6 +198,7 @@ export interface Database {
   apiKeys: ApiKeysTable;
   smtpCredentials: SmtpCredentialsTable;
   domains: DomainsTable;
+  trackingDomains: TrackingDomainsTable;
   messages: MessagesTable;
   messageCopies: MessageCopiesTable;
   events: EventsTable;
