@@ -209,6 +209,24 @@ export const settings = {
     schema: z.string().min(16, 'must be at least 16 characters').optional(),
     secret: true,
   }),
+  sessionTtlHours: setting({
+    env: 'MAILBEACON_SESSION_TTL_HOURS',
+    description: 'How long a dashboard login lasts, in hours, before the user must log in again.',
+    default: '168',
+    schema: z.coerce.number().int().min(1).max(24 * 366),
+  }),
+  loginMaxAttempts: setting({
+    env: 'MAILBEACON_LOGIN_MAX_ATTEMPTS',
+    description: 'Failed dashboard logins allowed per client address and per email within MAILBEACON_LOGIN_WINDOW_SECONDS; further attempts get 429 until the window slides. Counted in memory per node.',
+    default: '10',
+    schema: z.coerce.number().int().min(1),
+  }),
+  loginWindowSeconds: setting({
+    env: 'MAILBEACON_LOGIN_WINDOW_SECONDS',
+    description: 'The sliding window of the dashboard login rate limit, in seconds.',
+    default: '900',
+    schema: z.coerce.number().int().min(1),
+  }),
   roles: setting({
     env: 'MAILBEACON_ROLES',
     description: 'Which roles this process runs (comma list of http, smtp, worker, tracking); `serve --roles` overrides.',

@@ -1,7 +1,8 @@
 // Every feature's HTTP surface, in registration order.
 import type { HttpFeature } from './http-feature.ts';
 import { accountsFeature } from '../accounts/accounts-http.ts';
+import { dashboardFeature } from '../dashboard/dashboard-http.ts';
 
 export function allFeatures(): HttpFeature[] {
-  return [accountsFeature];
+  return [accountsFeature, dashboardFeature];
 }

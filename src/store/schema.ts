@@ -192,6 +192,17 @@ export interface KvTable {
   value: string;
 }
 
+/** A dashboard login: id = SHA-256 of the cookie token. */
+export interface SessionsTable {
+  id: string;
+  userId: string;
+  accountId: string;
+  /** Sent back in X-CSRF-Token on every state-changing request made with this session. */
+  csrfToken: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -205,4 +216,5 @@ export interface Database {
   rollupsHourly: RollupsHourlyTable;
   rollupsBreakdown: RollupsBreakdownTable;
   kv: KvTable;
+  sessions: SessionsTable;
 }

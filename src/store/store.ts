@@ -6,18 +6,21 @@ import { AccountsRepo } from './accounts-repo.ts';
 import { KvRepo } from './kv-repo.ts';
 import { DomainsRepo } from './domains-repo.ts';
 import { TrackingDomainsRepo } from './tracking-domains-repo.ts';
+import { SessionsRepo } from './sessions-repo.ts';
 
 export class Store {
   readonly accounts: AccountsRepo;
   readonly kv: KvRepo;
   readonly domains: DomainsRepo;
   readonly trackingDomains: TrackingDomainsRepo;
+  readonly sessions: SessionsRepo;
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db);
     this.kv = new KvRepo(db);
     this.domains = new DomainsRepo(db);
     this.trackingDomains = new TrackingDomainsRepo(db);
+    this.sessions = new SessionsRepo(db);
   }
 
   get dialect() {

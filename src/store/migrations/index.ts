@@ -4,6 +4,7 @@ import type { MigrationContext } from './column-types.ts';
 import * as m0001 from './0001-foundation.ts';
 import * as m0400 from './0400-tracking.ts';
 import * as m0600 from './0600-tracking-domains.ts';
+import * as m0700 from './0700-dashboard-sessions.ts';
 
 export interface MigrationModule {
   up(ctx: MigrationContext): Promise<void>;
@@ -13,4 +14,5 @@ export const migrations: Record<string, MigrationModule> = {
   '0001-foundation': m0001,
   '0400-tracking': m0400,
   '0600-tracking-domains': m0600,
+  '0700-dashboard-sessions': m0700,
 };

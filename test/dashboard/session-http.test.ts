@@ -1,0 +1,185 @@
+// The dashboard's session layer over real HTTP: login, cookie flags, rate limit, CSRF, tenant scoping,
+// logout, password change, the page's security headers, and live events over SSE.
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+
+const PASSWORD = 'correct horse battery';
+
+interface Login { status: number; cookie?: string; setCookie?: string; body: any }
+
+async function login(s: TestServer, email: string, password: string, ip = '203.0.113.1'): Promise<Login> {
+  const r = await fetch(`${s.baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': ip }, body: JSON.stringify({ email, password }) });
+  const setCookie = r.headers.get('set-cookie') ?? undefined;
+  return { status: r.status, setCookie, cookie: setCookie?.split(';')[0], body: await r.json() };
+}
+
+describe('dashboard sessions over HTTP', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ env: { MAILBEACON_LOGIN_MAX_ATTEMPTS: '3', MAILBEACON_TRUSTED_PROXIES: '127.0.0.1/32' } });
+  });
+  after(async () => { await s.stop(); });
+
+  test('login sets an HttpOnly SameSite cookie (not Secure on http) and returns a CSRF token; wrong password is 401', async () => {
+    const a = await s.account('login-ok@example.test');
+    const bad = await login(s, 'login-ok@example.test', 'nope nope nope', '203.0.113.10');
+    assert.equal(bad.status, 401);
+    assert.equal(bad.setCookie, undefined);
+    const ok = await login(s, 'Login-OK@example.test', PASSWORD, '203.0.113.10');
+    assert.equal(ok.status, 200);
+    assert.match(ok.setCookie!, /^mb_session=[A-Za-z0-9_-]{40,};/);
+    assert.match(ok.setCookie!, /; HttpOnly/);
+    assert.match(ok.setCookie!, /; SameSite=Lax/);
+    assert.match(ok.setCookie!, /; Path=\//);
+    assert.doesNotMatch(ok.setCookie!, /Secure/);
+    assert.equal(ok.body.account.id, a.accountId);
+    assert.equal(ok.body.user.email, 'login-ok@example.test');
+    assert.ok(ok.body.csrfToken.length >= 20);
+    // The cookie authenticates /api/v1 and /auth/session; the stored id is a hash, not the cookie value.
+    const me = await fetch(`${s.baseUrl}/api/v1/account`, { headers: { cookie: ok.cookie! } });
+    assert.equal(me.status, 200);
+    assert.equal((await me.json()).id, a.accountId);
+    const sess = await fetch(`${s.baseUrl}/auth/session`, { headers: { cookie: ok.cookie! } });
+    assert.equal((await sess.json()).csrfToken, ok.body.csrfToken);
+    assert.deepEqual(await (await fetch(`${s.baseUrl}/auth/session`)).json(), { authenticated: false });
+    const token = ok.cookie!.split('=')[1];
+    const row = await s.server.ctx.store.db.kysely.selectFrom('sessions').selectAll().where('userId', '=', a.userId).executeTakeFirstOrThrow();
+    assert.notEqual(row.id, token);
+    // A forged cookie is not a session.
+    assert.equal((await fetch(`${s.baseUrl}/api/v1/account`, { headers: { cookie: `mb_session=${token}x` } })).status, 401);
+  });
+
+  test('login is rate-limited per email and per address (429 with Retry-After), before the password is checked', async () => {
+    await s.account('victim@example.test');
+    for (let i = 0; i < 3; i++) assert.equal((await login(s, 'victim@example.test', `guess-${i}-guess`, `198.51.100.${i + 1}`)).status, 401);
+    // Per email: the right password from a fresh address is refused now.
+    const limited = await fetch(`${s.baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-forwarded-for': '198.51.100.50' }, body: JSON.stringify({ email: 'victim@example.test', password: PASSWORD }) });
+    assert.equal(limited.status, 429);
+    assert.ok(Number(limited.headers.get('retry-after')) > 0);
+    assert.equal((await limited.json()).error.code, 'rate_limited');
+    // Per address: one address spraying several emails.
+    await s.account('other@example.test');
+    for (let i = 0; i < 3; i++) assert.equal((await login(s, `nobody${i}@example.test`, 'whatever-password', '192.0.2.77')).status, 401);
+    assert.equal((await login(s, 'other@example.test', PASSWORD, '192.0.2.77')).status, 429);
+    // Other addresses and emails are unaffected.
+    assert.equal((await login(s, 'other@example.test', PASSWORD, '192.0.2.78')).status, 200);
+  });
+
+  test('CSRF: a cookie-authenticated state change needs the session token in X-CSRF-Token', async () => {
+    await s.account('csrf@example.test');
+    const l = await login(s, 'csrf@example.test', PASSWORD, '203.0.113.20');
+    const post = (headers: Record<string, string>) => fetch(`${s.baseUrl}/api/v1/api-keys`, { method: 'POST', headers: { cookie: l.cookie!, 'content-type': 'application/json', ...headers }, body: '{"name":"x"}' });
+    const none = await post({});
+    assert.equal(none.status, 403);
+    assert.equal((await none.json()).error.code, 'csrf_failed');
+    assert.equal((await post({ 'x-csrf-token': 'not-the-token' })).status, 403);
+    const other = await login(s, 'csrf@example.test', PASSWORD, '203.0.113.20');
+    assert.equal((await post({ 'x-csrf-token': other.body.csrfToken })).status, 403, "another session's token does not count");
+    assert.equal((await post({ 'x-csrf-token': l.body.csrfToken })).status, 201);
+    // GET needs no token; logout needs it.
+    assert.equal((await fetch(`${s.baseUrl}/api/v1/api-keys`, { headers: { cookie: l.cookie! } })).status, 200);
+    assert.equal((await fetch(`${s.baseUrl}/auth/logout`, { method: 'POST', headers: { cookie: l.cookie! } })).status, 403);
+  });
+
+  test("another account's objects answer 404 through the session", async () => {
+    const a = await s.account('tenant-a@example.test');
+    const b = await s.account('tenant-b@example.test');
+    const keyB = await (await fetch(`${s.baseUrl}/api/v1/api-keys`, { method: 'POST', headers: { authorization: `Bearer ${b.apiKey}`, 'content-type': 'application/json' }, body: '{"name":"b"}' })).json();
+    const l = await login(s, 'tenant-a@example.test', PASSWORD, '203.0.113.30');
+    const del = await fetch(`${s.baseUrl}/api/v1/api-keys/${keyB.id}`, { method: 'DELETE', headers: { cookie: l.cookie!, 'x-csrf-token': l.body.csrfToken } });
+    assert.equal(del.status, 404);
+    const list = await (await fetch(`${s.baseUrl}/api/v1/api-keys`, { headers: { cookie: l.cookie! } })).json();
+    assert.ok(list.data.every((k: any) => k.id !== keyB.id));
+    assert.ok(a.accountId !== b.accountId);
+  });
+
+  test('logout ends the session; password change keeps this session and ends the others', async () => {
+    await s.account('pw@example.test');
+    const one = await login(s, 'pw@example.test', PASSWORD, '203.0.113.40');
+    const two = await login(s, 'pw@example.test', PASSWORD, '203.0.113.40');
+    const change = (l: Login, body: object) => fetch(`${s.baseUrl}/api/v1/account/password`, { method: 'POST', headers: { cookie: l.cookie!, 'x-csrf-token': l.body.csrfToken, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const wrong = await change(one, { currentPassword: 'not it at all', newPassword: 'a new password' });
+    assert.equal(wrong.status, 422);
+    assert.equal((await change(one, { currentPassword: PASSWORD, newPassword: 'short' })).status, 422);
+    assert.equal((await change(one, { currentPassword: PASSWORD, newPassword: 'a brand new password' })).status, 204);
+    assert.equal((await fetch(`${s.baseUrl}/api/v1/account`, { headers: { cookie: one.cookie! } })).status, 200);
+    assert.equal((await fetch(`${s.baseUrl}/api/v1/account`, { headers: { cookie: two.cookie! } })).status, 401);
+    assert.equal((await login(s, 'pw@example.test', PASSWORD, '203.0.113.41')).status, 401);
+    assert.equal((await login(s, 'pw@example.test', 'a brand new password', '203.0.113.41')).status, 200);
+    // API keys cannot change a password.
+    const acc = await s.account('pw-key@example.test');
+    const viaKey = await fetch(`${s.baseUrl}/api/v1/account/password`, { method: 'POST', headers: { authorization: `Bearer ${acc.apiKey}`, 'content-type': 'application/json' }, body: JSON.stringify({ currentPassword: PASSWORD, newPassword: 'whatever else' }) });
+    assert.equal(viaKey.status, 403);
+    const out = await fetch(`${s.baseUrl}/auth/logout`, { method: 'POST', headers: { cookie: one.cookie!, 'x-csrf-token': one.body.csrfToken } });
+    assert.equal(out.status, 204);
+    assert.match(out.headers.get('set-cookie')!, /Max-Age=0/);
+    assert.equal((await fetch(`${s.baseUrl}/api/v1/account`, { headers: { cookie: one.cookie! } })).status, 401);
+  });
+
+  test('the page and its assets carry a strict CSP; no inline script in the HTML', async () => {
+    const r = await fetch(`${s.baseUrl}/`);
+    assert.equal(r.status, 200);
+    const csp = r.headers.get('content-security-policy')!;
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(r.headers.get('x-content-type-options'), 'nosniff');
+    const html = await r.text();
+    for (const m of html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)) {
+      assert.match(m[1], /src="\/assets\//);
+      assert.equal(m[2].trim(), '');
+    }
+    const js = await fetch(`${s.baseUrl}/assets/js/app.js`);
+    assert.equal(js.status, 200);
+    assert.match(js.headers.get('content-type')!, /javascript/);
+    const etag = js.headers.get('etag')!;
+    assert.equal((await fetch(`${s.baseUrl}/assets/js/app.js`, { headers: { 'if-none-match': etag } })).status, 304);
+    assert.equal((await fetch(`${s.baseUrl}/assets/vendor/uPlot.esm.js`)).status, 200);
+    assert.equal((await fetch(`${s.baseUrl}/assets/../dashboard-http.ts`)).status, 404);
+    assert.equal((await fetch(`${s.baseUrl}/assets/%2e%2e/dashboard-http.ts`)).status, 404);
+  });
+
+  test('live events: the SSE stream delivers new events of the account only', async () => {
+    const a = await s.account('live-a@example.test');
+    const b = await s.account('live-b@example.test');
+    const l = await login(s, 'live-a@example.test', PASSWORD, '203.0.113.50');
+    const ac = new AbortController();
+    const r = await fetch(`${s.baseUrl}/api/v1/live`, { headers: { cookie: l.cookie! }, signal: ac.signal });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type')!, /text\/event-stream/);
+    const reader = r.body!.getReader();
+    const events = s.server.ctx.store.db.kysely;
+    const base = { createdAt: Date.now(), isFirst: 1, domainId: null, messageId: 'msg_1', copyId: 'cpy_1' } as const;
+    await events.insertInto('events').values({ ...base, accountId: b.accountId, type: 'open', recipient: 'not-mine@example.test' }).execute();
+    await events.insertInto('events').values({ ...base, accountId: a.accountId, type: 'open', recipient: 'mine@example.test', userAgent: '<img src=x onerror=alert(1)>' }).execute();
+    let text = '';
+    const deadline = Date.now() + 5000;
+    while (!text.includes('mine@example.test') && Date.now() < deadline) {
+      const { value } = await reader.read();
+      text += new TextDecoder().decode(value);
+    }
+    ac.abort();
+    assert.match(text, /event: open\ndata: \{/);
+    assert.ok(text.includes('"recipient":"mine@example.test"'));
+    assert.ok(!text.includes('not-mine'));
+    // Without a session: 401.
+    assert.equal((await fetch(`${s.baseUrl}/api/v1/live`)).status, 401);
+  });
+});
+
+describe('dashboard cookie under https', () => {
+  test('Secure and __Host- prefix when MAILBEACON_PUBLIC_URL is https', async () => {
+    const s = await startTestServer({ env: { MAILBEACON_PUBLIC_URL: 'https://mail.example.test' } });
+    try {
+      await s.account('secure@example.test');
+      const l = await login(s, 'secure@example.test', PASSWORD);
+      assert.equal(l.status, 200);
+      assert.match(l.setCookie!, /^__Host-mb_session=/);
+      assert.match(l.setCookie!, /; Secure/);
+      assert.match(l.setCookie!, /; HttpOnly/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
