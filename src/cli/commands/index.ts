@@ -3,5 +3,6 @@ import { serveCommand } from './serve.ts';
 import { migrateCommand } from './migrate.ts';
 import { accountCommand } from './account.ts';
 import { configDocsCommand } from './config-docs.ts';
+import { rewriteCommand } from './rewrite.ts';
 
-export const commands: Command[] = [serveCommand, migrateCommand, accountCommand, configDocsCommand];
+export const commands: Command[] = [serveCommand, migrateCommand, accountCommand, configDocsCommand, rewriteCommand];

@@ -1,0 +1,54 @@
+// One eligible text/html MIME part, body bytes in and body bytes out: undo the transfer encoding and the
+// charset, rewrite the HTML, then encode again with the part's own charset and transfer encoding.
+// Anything that can't be done safely leaves the part exactly as it was, with a warning.
+import { codecFor } from './charset.ts';
+import { rewriteHtml, type HtmlRewriteOptions } from './html-rewrite.ts';
+import { decodeTransfer, encodeTransfer, lineEndingOf, transferEncodingOf } from './transfer-encoding.ts';
+
+export interface HtmlPartInfo {
+  /** Content-Transfer-Encoding value ('' when absent). */
+  transferEncoding: string;
+  /** The charset parameter of Content-Type (false when absent). */
+  charset: string | false;
+  /** The part's raw header block (tells the line ending in use). */
+  headerBytes: Buffer;
+}
+
+export type PartRewriteOptions = Omit<HtmlRewriteOptions, 'lineLimit'>;
+
+export interface PartRewrite {
+  body: Buffer;
+  pixels: number;
+  links: number;
+}
+
+export function rewriteHtmlPart(raw: Buffer, part: HtmlPartInfo, opts: PartRewriteOptions): PartRewrite {
+  const unchanged = (why: string): PartRewrite => {
+    opts.warn(`text/html part passed through unchanged: ${why}`);
+    return { body: raw, pixels: 0, links: 0 };
+  };
+  const enc = transferEncodingOf(part.transferEncoding);
+  if (!enc) return unchanged(`unsupported Content-Transfer-Encoding "${part.transferEncoding}"`);
+  const bytes = decodeTransfer(raw, enc);
+  if (!bytes) return unchanged(`malformed ${enc} body`);
+  const codec = codecFor(part.charset);
+  if (!codec) return unchanged(`unknown charset "${part.charset}"`);
+  const html = codec.decode(bytes);
+  if (!codec.encode(html).equals(bytes)) return unchanged(`the body does not round-trip through charset ${codec.name}`);
+
+  const eol = lineEndingOf(part.headerBytes.length ? part.headerBytes : raw);
+  const messages: string[] = [];
+  const result = rewriteHtml(html, {
+    ...opts,
+    warn: (m) => messages.push(m),
+    lineLimit: enc === 'identity' ? { eol, octets: (s) => codec.encode(s).length } : undefined,
+  });
+  if (result.html === html) {
+    messages.forEach(opts.warn);
+    return { body: raw, pixels: 0, links: 0 };
+  }
+  const out = codec.encode(result.html);
+  if (codec.decode(out) !== result.html) return unchanged(`the rewritten HTML can't be written in charset ${codec.name}`);
+  messages.forEach(opts.warn);
+  return { body: encodeTransfer(out, enc, eol, raw), pixels: result.pixels, links: result.links };
+}
