@@ -34,7 +34,7 @@ async function assertFixtureSurvived(store: Store) {
       assert.ok(row, `${table}: row ${want[key]} survived`);
       for (const c of cols) {
         const w = want[c];
-        const v = row[camel(c)];
+        const v: unknown = row[camel(c)];
         if (Buffer.isBuffer(w)) assert.ok(Buffer.from(v as Uint8Array).equals(w), `${table}.${c} bytes`);
         else assert.equal(v === null ? null : typeof w === 'number' ? Number(v) : v, w, `${table}.${c}`);
       }
