@@ -1,4 +1,4 @@
-import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
+import { Migrator, sql, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely';
 import type { Db } from './database.ts';
 import { migrations } from './migrations/index.ts';
 
@@ -14,19 +14,27 @@ function provider(db: Db): MigrationProvider {
   };
 }
 
-function migrator(db: Db): Migrator {
-  return new Migrator({ db: db.kysely, provider: provider(db), migrationTableName: 'mb_migrations', migrationLockTableName: 'mb_migrations_lock', allowUnorderedMigrations: true });
+async function migrator(db: Db): Promise<Migrator> {
+  // On PostgreSQL name the schema explicitly: without it Kysely decides whether mb_migrations_lock exists
+  // by looking in EVERY schema, so a store in a fresh schema beside another one (tests, or two apps on one
+  // database) skips creating its own and fails with 'relation "mb_migrations_lock" does not exist'.
+  let migrationTableSchema: string | undefined;
+  if (db.dialect === 'postgres') {
+    const r = await sql<{ s: string }>`select current_schema() as s`.execute(db.kysely);
+    migrationTableSchema = r.rows[0]?.s ?? undefined;
+  }
+  return new Migrator({ db: db.kysely, provider: provider(db), migrationTableName: 'mb_migrations', migrationLockTableName: 'mb_migrations_lock', migrationTableSchema, allowUnorderedMigrations: true });
 }
 
 /** Applies every pending migration; returns the names applied. Throws on the first failure. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const res: MigrationResultSet = await migrator(db).migrateToLatest();
+  const res: MigrationResultSet = await (await migrator(db)).migrateToLatest();
   if (res.error) throw res.error instanceof Error ? res.error : new Error(String(res.error));
   return (res.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /** The migrations that have not run yet (for `migrate --dry-run`). */
 export async function pendingMigrations(db: Db): Promise<string[]> {
-  const all = await migrator(db).getMigrations();
+  const all = await (await migrator(db)).getMigrations();
   return all.filter((m) => !m.executedAt).map((m) => m.name);
 }

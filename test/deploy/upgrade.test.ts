@@ -89,6 +89,7 @@ test('PostgreSQL: a store at schema 0001 with the fixture rows migrates to the l
       provider: { getMigrations: async () => ({ '0001-foundation': { up: (k) => m0001.up({ db: k, dialect: 'postgres' }) } }) },
       migrationTableName: 'mb_migrations',
       migrationLockTableName: 'mb_migrations_lock',
+      migrationTableSchema: new URL(tdb.url).searchParams.get('schema') ?? undefined,
     });
     const res = await old.migrateToLatest();
     assert.equal(res.error, undefined);
