@@ -132,6 +132,12 @@ export const settings = {
     default: '10',
     schema: z.coerce.number().int().min(0),
   }),
+  scannerNetworks: setting({
+    env: 'MAILBEACON_SCANNER_NETWORKS',
+    description: 'Comma list of CIDRs of known link scanners / datacenters: opens and clicks from them are classified machine (reason `scanner`).',
+    default: '',
+    schema: list.pipe(z.array(cidr)),
+  }),
   logLevel: setting({
     env: 'MAILBEACON_LOG_LEVEL',
     description: 'Log level: fatal, error, warn, info, debug, trace or silent.',

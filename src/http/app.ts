@@ -1,4 +1,5 @@
 // Builds the HTTP application: health, metrics, OpenAPI, /api/v1 behind auth, and every feature's routes.
+import http from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -15,7 +16,17 @@ export interface HttpAppOptions {
 }
 
 export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions): Promise<FastifyInstance> {
+  // Features' raw handlers run before Fastify routing (the tracking pixel's hot path).
+  const raw = opts.features.map((f) => f.raw?.(ctx)).filter((h): h is NonNullable<typeof h> => !!h);
   const app = Fastify({
+    ...(raw.length
+      ? {
+          serverFactory: (handler: http.RequestListener) => http.createServer((req, res) => {
+            for (const h of raw) if (h(req, res)) return;
+            handler(req, res);
+          }),
+        }
+      : {}),
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,
     disableRequestLogging: true,
     // Proxy headers are handled by installClientAddress (Forwarded + X-Forwarded-*, right-most untrusted hop).

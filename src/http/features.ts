@@ -2,7 +2,8 @@
 import type { HttpFeature } from './http-feature.ts';
 import { accountsFeature } from '../accounts/accounts-http.ts';
 import { dashboardFeature } from '../dashboard/dashboard-http.ts';
+import { trackingFeature } from '../tracking/tracking-http.ts';
 
 export function allFeatures(): HttpFeature[] {
-  return [accountsFeature, dashboardFeature];
+  return [accountsFeature, dashboardFeature, trackingFeature];
 }

@@ -1,6 +1,9 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import type { Authenticator } from './auth.ts';
+
+export type RawHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /** A feature's HTTP surface. Each feature module exports one; http/features.ts lists them. */
 export interface HttpFeature {
@@ -9,6 +12,11 @@ export interface HttpFeature {
   api?(api: FastifyInstance, ctx: AppContext): void | Promise<void>;
   /** Routes outside /api/v1: tracking, dashboard, ACME challenges. */
   root?(app: FastifyInstance, ctx: AppContext): void | Promise<void>;
+  /**
+   * A handler that sees each raw request before Fastify does (hot paths such as the tracking pixel, where
+   * Fastify's per-request work would dominate). Returns true when it answered the request.
+   */
+  raw?(ctx: AppContext): RawHandler | undefined;
   /** Extra ways to authenticate /api/v1 requests (the dashboard's session cookie). */
   authenticators?(ctx: AppContext): Authenticator[];
 }

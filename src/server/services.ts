@@ -1,4 +1,7 @@
 // Every background service, by role. Each factory returns nothing when its role is off.
 import type { ServiceFactory } from './service.ts';
+import { retentionServiceFactory } from '../tracking/retention-service.ts';
 
-export const serviceFactories: ServiceFactory[] = [];
+export const serviceFactories: ServiceFactory[] = [
+  retentionServiceFactory,
+];

@@ -187,6 +187,14 @@ export interface RollupsBreakdownTable {
   clicks: number;
 }
 
+/** First open / first click of a recipient copy (migration 0401): the row that wins the insert is first. */
+export interface TrackingFirstsTable {
+  copyId: string;
+  /** open | click */
+  kind: string;
+  at: number;
+}
+
 export interface KvTable {
   key: string;
   value: string;
@@ -215,6 +223,7 @@ export interface Database {
   events: EventsTable;
   rollupsHourly: RollupsHourlyTable;
   rollupsBreakdown: RollupsBreakdownTable;
+  trackingFirsts: TrackingFirstsTable;
   kv: KvTable;
   sessions: SessionsTable;
 }

@@ -7,6 +7,7 @@ import { KvRepo } from './kv-repo.ts';
 import { DomainsRepo } from './domains-repo.ts';
 import { TrackingDomainsRepo } from './tracking-domains-repo.ts';
 import { SessionsRepo } from './sessions-repo.ts';
+import { TrackingRepo } from './tracking-repo.ts';
 
 export class Store {
   readonly accounts: AccountsRepo;
@@ -14,6 +15,7 @@ export class Store {
   readonly domains: DomainsRepo;
   readonly trackingDomains: TrackingDomainsRepo;
   readonly sessions: SessionsRepo;
+  readonly tracking: TrackingRepo;
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db);
@@ -21,6 +23,7 @@ export class Store {
     this.domains = new DomainsRepo(db);
     this.trackingDomains = new TrackingDomainsRepo(db);
     this.sessions = new SessionsRepo(db);
+    this.tracking = new TrackingRepo(db);
   }
 
   get dialect() {

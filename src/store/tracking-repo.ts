@@ -1,0 +1,116 @@
+// Storage for the tracking endpoint: the copy lookups, first-open claims, event inserts and rollup upserts
+// of one group-commit batch (all inside the caller's transaction), and the retention purge of raw events.
+import type { Insertable, Kysely, Transaction } from 'kysely';
+import type { Db } from './database.ts';
+import type { Database, EventsTable, RollupsBreakdownTable, RollupsHourlyTable } from './schema.ts';
+
+type Exec = Kysely<Database> | Transaction<Database>;
+
+export interface CopyInfo {
+  id: string;
+  accountId: string;
+  domainId: string | null;
+  messageId: string;
+  recipient: string;
+  deliveredAt: number | null;
+}
+
+export type HourlyDelta = Omit<RollupsHourlyTable, 'delivered'>;
+export type BreakdownDelta = RollupsBreakdownTable;
+
+const CHUNK = 400;
+function chunks<T>(xs: T[], n = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+export class TrackingRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Runs `fn` in one transaction. */
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.kysely.transaction().execute(fn);
+  }
+
+  async copies(ex: Exec, ids: string[]): Promise<Map<string, CopyInfo>> {
+    const out = new Map<string, CopyInfo>();
+    for (const part of chunks(ids)) {
+      const rows = await ex.selectFrom('messageCopies')
+        .select(['id', 'accountId', 'domainId', 'messageId', 'recipient', 'deliveredAt'])
+        .where('id', 'in', part).execute();
+      for (const r of rows) out.set(r.id, r);
+    }
+    return out;
+  }
+
+  /** ip_truncation per domain id. */
+  async domainPrivacy(ex: Exec, ids: string[]): Promise<Map<string, { ipTruncation: boolean; retentionDays: number }>> {
+    const out = new Map<string, { ipTruncation: boolean; retentionDays: number }>();
+    for (const part of chunks(ids)) {
+      const rows = await ex.selectFrom('domains').select(['id', 'ipTruncation', 'retentionDays']).where('id', 'in', part).execute();
+      for (const r of rows) out.set(r.id, { ipTruncation: !!r.ipTruncation, retentionDays: r.retentionDays });
+    }
+    return out;
+  }
+
+  /** Claims first open/click marks; returns the `copyId kind` keys this call won (others existed already). */
+  async claimFirsts(ex: Exec, rows: { copyId: string; kind: string; at: number }[]): Promise<Set<string>> {
+    const won = new Set<string>();
+    for (const part of chunks(rows)) {
+      const r = await ex.insertInto('trackingFirsts').values(part)
+        .onConflict((oc) => oc.columns(['copyId', 'kind']).doNothing())
+        .returning(['copyId', 'kind']).execute();
+      for (const x of r) won.add(`${x.copyId} ${x.kind}`);
+    }
+    return won;
+  }
+
+  async insertEvents(ex: Exec, rows: Insertable<EventsTable>[]): Promise<void> {
+    for (const part of chunks(rows, 100)) await ex.insertInto('events').values(part).execute();
+  }
+
+  /** Adds the deltas (one row per key: aggregate before calling). */
+  async addHourly(ex: Exec, rows: HourlyDelta[]): Promise<void> {
+    for (const part of chunks(rows, 200)) {
+      await ex.insertInto('rollupsHourly').values(part.map((r) => ({ ...r, delivered: 0 })))
+        .onConflict((oc) => oc.columns(['accountId', 'domainId', 'hour']).doUpdateSet((eb) => ({
+          opens: eb('rollupsHourly.opens', '+', eb.ref('excluded.opens')),
+          uniqueOpens: eb('rollupsHourly.uniqueOpens', '+', eb.ref('excluded.uniqueOpens')),
+          humanOpens: eb('rollupsHourly.humanOpens', '+', eb.ref('excluded.humanOpens')),
+          machineOpens: eb('rollupsHourly.machineOpens', '+', eb.ref('excluded.machineOpens')),
+          clicks: eb('rollupsHourly.clicks', '+', eb.ref('excluded.clicks')),
+          uniqueClicks: eb('rollupsHourly.uniqueClicks', '+', eb.ref('excluded.uniqueClicks')),
+        }))).execute();
+    }
+  }
+
+  async addBreakdown(ex: Exec, rows: BreakdownDelta[]): Promise<void> {
+    for (const part of chunks(rows, 200)) {
+      await ex.insertInto('rollupsBreakdown').values(part)
+        .onConflict((oc) => oc.columns(['accountId', 'domainId', 'hour', 'dimension', 'value']).doUpdateSet((eb) => ({
+          opens: eb('rollupsBreakdown.opens', '+', eb.ref('excluded.opens')),
+          humanOpens: eb('rollupsBreakdown.humanOpens', '+', eb.ref('excluded.humanOpens')),
+          machineOpens: eb('rollupsBreakdown.machineOpens', '+', eb.ref('excluded.machineOpens')),
+          clicks: eb('rollupsBreakdown.clicks', '+', eb.ref('excluded.clicks')),
+        }))).execute();
+    }
+  }
+
+  /** Every domain's id and retention window (for the purge). */
+  retentionByDomain(): Promise<{ id: string; retentionDays: number }[]> {
+    return this.db.kysely.selectFrom('domains').select(['id', 'retentionDays']).execute();
+  }
+
+  /**
+   * Deletes up to `limit` raw events of one domain (null: events without a domain) created before `before`.
+   * Returns how many went. Rollups are separate tables and stay.
+   */
+  async purgeEvents(domainId: string | null, before: number, limit = 5000): Promise<number> {
+    const db = this.db.kysely;
+    let ids = db.selectFrom('events').select('id').where('createdAt', '<', before).limit(limit);
+    ids = domainId === null ? ids.where('domainId', 'is', null) : ids.where('domainId', '=', domainId);
+    const r = await db.deleteFrom('events').where('id', 'in', ids).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}
