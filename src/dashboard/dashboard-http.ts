@@ -4,7 +4,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { HttpFeature } from '../http/http-feature.ts';
 import type { AppContext } from '../app-context.ts';
-import { AppError } from '../domain/errors.ts';
+import { AppError, notFound } from '../domain/errors.ts';
+import { accountOf } from '../http/auth.ts';
 import { sendError } from '../http/errors.ts';
 import { SessionService, sessionCookie } from './sessions.ts';
 import { LiveHub } from './live.ts';
@@ -17,6 +18,17 @@ function servicesOf(ctx: AppContext) {
   let s = services.get(ctx);
   if (!s) services.set(ctx, (s = { sessions: new SessionService(ctx), live: new LiveHub(ctx) }));
   return s;
+}
+
+const TIMELINE_LIMIT = 1000;
+
+function parseJson(v: string | null): unknown {
+  if (v == null) return null;
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
 }
 
 let assets: Map<string, Asset> | undefined;
@@ -75,8 +87,28 @@ export const dashboardFeature: HttpFeature = {
       },
     );
 
+    api.get<{ Params: { id: string } }>(
+      '/messages/:id/timeline',
+      { schema: { tags: ['messages'], summary: 'Every event of a message, oldest first: accepted, delivered, opens (client, place, human or machine), clicks (which link)', params: { type: 'object', properties: { id: { type: 'string', maxLength: 64 } } } } },
+      async (req) => {
+        const accountId = accountOf(req);
+        const db = ctx.store.db.kysely;
+        const m = await db.selectFrom('messages').select(['id']).where('id', '=', req.params.id).where('accountId', '=', accountId).executeTakeFirst();
+        if (!m) throw notFound('message');
+        const rows = await db.selectFrom('events').selectAll().where('accountId', '=', accountId).where('messageId', '=', m.id).orderBy('id').limit(TIMELINE_LIMIT).execute();
+        return {
+          data: rows.map((e) => ({
+            id: Number(e.id), type: e.type, at: new Date(Number(e.createdAt)).toISOString(), copyId: e.copyId, recipient: e.recipient,
+            linkIndex: e.linkIndex, url: e.url, ip: e.ip, userAgent: e.userAgent, clientName: e.clientName, clientVersion: e.clientVersion,
+            os: e.os, device: e.device, classification: e.classification, reason: e.reason, isFirst: !!e.isFirst, data: parseJson(e.data),
+          })),
+          truncated: rows.length === TIMELINE_LIMIT,
+        };
+      },
+    );
+
     api.get('/live', { config: { quiet: true }, schema: { tags: ['events'], summary: 'New events of the account as Server-Sent Events (open, click, delivered, ...)' } }, async (req, reply) => {
-      await live.subscribe(req.auth!.accountId, reply);
+      await live.subscribe(accountOf(req), reply);
     });
   },
 

@@ -1,4 +1,5 @@
-// Live events for the dashboard over Server-Sent Events. One poller per account per node follows the
+// Live events for the dashboard over Server-Sent Events (plain `message` events whose JSON data carries
+// the type: an SSE event named "open" would collide with EventSource's own open event). One poller per account per node follows the
 // events table by id (every ~500 ms) and fans rows out to that account's open streams, so many tabs cost
 // one query. It reads the store, not process memory, so events written by any node show up.
 //
@@ -107,7 +108,7 @@ export class LiveHub {
         f.sent.add(id);
         if (id > f.high) f.high = id;
         const ev: LiveEvent = { ...r, id, createdAt: new Date(Number(r.createdAt)).toISOString(), isFirst: !!r.isFirst };
-        chunk += `id: ${id}\nevent: ${/^[a-z_]+$/.test(r.type) ? r.type : 'event'}\ndata: ${JSON.stringify(ev)}\n\n`;
+        chunk += `id: ${id}\ndata: ${JSON.stringify(ev)}\n\n`;
       }
       if (chunk) for (const reply of f.subscribers) reply.raw.write(chunk);
       const now = Date.now();

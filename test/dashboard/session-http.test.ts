@@ -160,7 +160,7 @@ describe('dashboard sessions over HTTP', () => {
       text += new TextDecoder().decode(value);
     }
     ac.abort();
-    assert.match(text, /event: open\ndata: \{/);
+    assert.match(text, /id: \d+\ndata: \{"id":\d+,"type":"open"/);
     assert.ok(text.includes('"recipient":"mine@example.test"'));
     assert.ok(!text.includes('not-mine'));
     // Without a session: 401.

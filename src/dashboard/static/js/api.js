@@ -38,6 +38,16 @@ export async function request(method, path, body) {
   return data;
 }
 
+/** The bytes of a non-JSON response (e.g. message/rfc822). */
+export async function fetchBytes(path) {
+  const r = await fetch(`/api/v1${path}`, { credentials: 'same-origin' });
+  if (!r.ok) {
+    const data = await r.json().catch(() => null);
+    throw new ApiError(r.status, data?.error?.code ?? `http_${r.status}`, data?.error?.message ?? `Request failed (${r.status})`);
+  }
+  return new Uint8Array(await r.arrayBuffer());
+}
+
 export const api = {
   get: (p) => request('GET', p),
   post: (p, b) => request('POST', p, b ?? {}),

@@ -11,16 +11,18 @@ const SOURCE_WHY = {
   manual_dns: 'it is used as a sender in "any domain" mode (manual DNS) and was never verified in this dashboard',
 };
 
-/** Why open/click tracking is unavailable, or null. Prefers what the API says, falls back to the rule. */
+/**
+ * Why open/click tracking is unavailable, or null. The settings API says `eligible` and, in `tracking.reason`,
+ * why not ("tracking needs a domain validated in the dashboard; …"); without it the rule is applied here.
+ */
 export function ineligibleReason(d, settings) {
   const s = settings ?? {};
-  const explicit = s.eligibility ?? d.eligibility ?? s.tracking ?? d.tracking;
-  if (explicit && typeof explicit === 'object' && 'eligible' in explicit) return explicit.eligible ? null : explicit.reason ?? explicit.message ?? 'This domain cannot use tracking.';
-  for (const v of [s.trackingEligible, s.eligible, d.trackingEligible]) if (typeof v === 'boolean' && v) return null;
-  const reason = s.ineligibleReason ?? s.trackingIneligibleReason ?? d.ineligibleReason ?? d.trackingIneligibleReason;
-  if (typeof reason === 'string' && reason) return reason;
-  if (d.source !== 'dashboard') return `Open tracking needs a domain validated in the dashboard; ${d.name}: ${SOURCE_WHY[d.source] ?? `came in as ${d.source}`}.`;
-  if (d.status !== 'validated') return `Open tracking needs a validated domain; ${d.name} is ${d.status === 'failed' ? 'failing validation' : 'not verified yet'}: publish its DNS records and press Verify.`;
+  if (s.eligible === true) return null;
+  const reason = s.tracking?.reason ?? d.tracking?.reason;
+  if (typeof reason === 'string' && reason) return `Open tracking is not available: ${reason.replace(/^tracking /, 'it ')}.`.replace(/\.\.$/, '.');
+  if (s.eligible === false) return 'Open tracking is not available for this domain.';
+  if (d.source !== 'dashboard') return `Open tracking is not available: it needs a domain validated in the dashboard; ${d.name}: ${SOURCE_WHY[d.source] ?? `came in as ${d.source}`}.`;
+  if (d.status !== 'validated') return `Open tracking is not available: it needs a validated domain; ${d.name} is ${d.status === 'failed' ? 'failing validation' : 'not verified yet'}: publish its DNS records and press Verify.`;
   return null;
 }
 
@@ -29,6 +31,17 @@ export function dnsRecordsTable(records) {
     h('td', null, r.type), h('td', null, copyable(r.name)), h('td', { class: 'wrap' }, copyable(r.value)),
     h('td', null, r.purpose ?? '', r.required === false ? ' (recommended)' : ''),
   )), 'DNS records to publish');
+}
+
+/** One line per DNS check: ✓/✗, the record, what was found, and the API's explanation. */
+export function checksList(checks) {
+  return h('ul', { class: 'checks' }, checks.map((c) => h('li', { class: c.ok ? 'ok' : 'bad' },
+    h('span', { class: 'sr-only' }, c.ok ? 'OK: ' : 'Not OK: '),
+    c.ok ? '✓ ' : '✗ ', h('strong', null, `${c.type ?? ''} ${c.name ?? c.record ?? ''}`.trim()),
+    c.required === false ? ' (recommended)' : '',
+    c.message ? ` — ${c.message}` : '',
+    !c.ok && Array.isArray(c.found) && c.found.length ? [' Found: ', h('code', null, c.found.join(' | '))] : null,
+  )));
 }
 
 /** A Verify button that asks DNS now and shows each record's result in `out`. */
@@ -41,13 +54,9 @@ export function verifyButton(d, out, after) {
     try {
       const r = await api.post(`/domains/${encodeURIComponent(d.id)}/verify`);
       replace(region,
-        notice(r.status === 'validated' ? 'ok' : 'error', `Status: ${r.status}${r.message ? ` — ${r.message}` : ''}`),
-        h('ul', { class: 'checks' }, (r.checks ?? []).map((c) => h('li', { class: c.ok ? 'ok' : 'bad' },
-          h('span', { class: 'sr-only' }, c.ok ? 'OK: ' : 'Not OK: '),
-          c.ok ? '✓ ' : '✗ ', String(c.record ?? c.name ?? c.purpose ?? ''),
-          c.found != null && c.found !== '' ? [' — found: ', h('code', null, Array.isArray(c.found) ? c.found.join(' | ') : String(c.found))] : c.ok ? null : ' — not found',
-          c.message ? ` (${c.message})` : null,
-        ))),
+        notice(r.status === 'validated' ? 'ok' : 'error', `Status: ${r.status}`),
+        r.statusReason ? h('p', null, r.statusReason) : null,
+        checksList(r.checks ?? []),
       );
       if (after) after(r);
     } catch (err) {
@@ -175,7 +184,8 @@ async function renderTrackingDomain(box, d) {
       h('dt', null, 'Hostname'), h('dd', null, h('code', null, td.hostname)),
       h('dt', null, 'CNAME to create'), h('dd', null, copyable(td.hostname), ' → ', copyable(td.cnameTarget ?? '')),
       h('dt', null, 'DNS status'), h('dd', null, badge(td.status ?? 'pending', td.status ?? 'pending'), td.statusReason || td.message ? h('span', { class: 'muted' }, ` ${td.statusReason ?? td.message}`) : null),
-      h('dt', null, 'Certificate'), h('dd', null, badge(certStatus, certStatus === 'issued' || certStatus === 'valid' ? 'validated' : certStatus), certExpiry ? ` expires ${fmtTime(certExpiry)}` : null,
+      td.baseUrl ? [h('dt', null, 'New mail uses'), h('dd', null, h('code', null, td.baseUrl))] : null,
+      h('dt', null, 'Certificate'), h('dd', null, badge(certStatus === 'none' ? 'none (HTTP only)' : certStatus, certStatus === 'valid' ? 'validated' : certStatus), certExpiry ? ` expires ${fmtTime(certExpiry)}` : null,
         cert?.error ?? td.certificateError ? h('span', { class: 'muted' }, ` ${cert?.error ?? td.certificateError}`) : null),
       td.lastCheckedAt ? [h('dt', null, 'Last checked'), h('dd', null, fmtTime(td.lastCheckedAt))] : null,
     ),
@@ -185,7 +195,7 @@ async function renderTrackingDomain(box, d) {
         try {
           const r = await api.post(`${base}/verify`);
           await renderTrackingDomain(box, { ...d, trackingDomain: r && r.hostname ? r : undefined });
-          box.append(notice(r?.status === 'verified' || r?.status === 'active' || r?.status === 'validated' ? 'ok' : 'error', `CNAME check: ${r?.status ?? 'done'}${r?.message ? ` — ${r.message}` : ''}`));
+          box.append(notice(r?.status === 'verified' ? 'ok' : 'error', `CNAME check: ${r?.status ?? 'done'}`), checksList(r?.checks ?? []));
         } catch (err) { replace(status, notice('error', err.message)); e.target.disabled = false; }
       } }, 'Verify CNAME'),
       ' ',

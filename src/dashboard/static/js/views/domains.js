@@ -22,7 +22,7 @@ export async function render(main) {
     h('th', { scope: 'row' }, h('a', { href: `#/domains/${encodeURIComponent(d.id)}` }, d.name)),
     h('td', null, badge(SOURCE_LABEL[d.source] ?? d.source, `source-${d.source}`)),
     h('td', null, badge(d.status, d.status)),
-    h('td', null, d.openTracking || d.settings?.openTracking ? 'on' : 'off'),
+    h('td', null, d.tracking ? (d.tracking.opens ? 'on' : 'off') : '—'),
     h('td', null, fmtTime(d.createdAt)),
   ));
   const name = h('input', { type: 'text', name: 'domain', required: true, placeholder: 'example.com', autocomplete: 'off', spellcheck: 'false' });
