@@ -197,6 +197,24 @@ export const settings = {
     default: 'false',
     schema: bool,
   }),
+  webhookTimeout: setting({
+    env: 'MAILBEACON_WEBHOOK_TIMEOUT',
+    description: 'Seconds a webhook receiver has to answer one delivery attempt (connect + response); longer counts as a failure and is retried.',
+    default: '10',
+    schema: z.coerce.number().min(0.1).max(300),
+  }),
+  webhookConcurrency: setting({
+    env: 'MAILBEACON_WEBHOOK_CONCURRENCY',
+    description: 'Webhook delivery attempts in flight at once per worker node.',
+    default: '10',
+    schema: z.coerce.number().int().min(1).max(500),
+  }),
+  webhookPollInterval: setting({
+    env: 'MAILBEACON_WEBHOOK_POLL_INTERVAL',
+    description: 'Milliseconds between the webhook dispatcher\'s looks at new events and due retries.',
+    default: '1000',
+    schema: z.coerce.number().int().min(10).max(60000),
+  }),
   trustedProxies: setting({
     env: 'MAILBEACON_TRUSTED_PROXIES',
     description: 'Comma list of CIDRs of reverse proxies whose Forwarded / X-Forwarded-For / X-Forwarded-Proto headers are believed (the client is the right-most address that is not a trusted proxy). Empty: the socket address is the client.',

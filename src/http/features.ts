@@ -3,7 +3,17 @@ import type { HttpFeature } from './http-feature.ts';
 import { accountsFeature } from '../accounts/accounts-http.ts';
 import { dashboardFeature } from '../dashboard/dashboard-http.ts';
 import { trackingFeature } from '../tracking/tracking-http.ts';
+import { eventsFeature } from '../events/events-http.ts';
+import { statsFeature } from '../stats/stats-http.ts';
+import { webhooksFeature } from '../webhooks/webhooks-http.ts';
 
 export function allFeatures(): HttpFeature[] {
-  return [accountsFeature, dashboardFeature, trackingFeature];
+  return [
+    accountsFeature,
+    dashboardFeature,
+    trackingFeature,
+    eventsFeature,
+    statsFeature,
+    webhooksFeature,
+  ];
 }

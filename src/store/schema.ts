@@ -211,6 +211,64 @@ export interface SessionsTable {
   expiresAt: number;
 }
 
+/** A webhook endpoint of an account (secret stored AES-256-GCM encrypted with a key derived from the master secret). */
+export interface WebhooksTable {
+  id: string;
+  accountId: string;
+  url: string;
+  /** JSON array of event types. */
+  events: string;
+  domainId: string | null;
+  secretEnc: string;
+  enabled: number;
+  disabledReason: string | null;
+  /** Only events with a larger id are delivered (the events table's max id when the webhook was made). */
+  fromEventId: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** One event to deliver to one webhook: pending → succeeded | dead | gone, with its lease and schedule. */
+export interface WebhookDeliveriesTable {
+  id: string;
+  webhookId: string;
+  accountId: string;
+  /** The payload id (`evt_<n>`, or `evt_test_…` for test events): receivers dedupe on it. */
+  eventId: string;
+  type: string;
+  /** The exact JSON body sent (the same bytes on every attempt and replay). */
+  payload: string;
+  /** pending | succeeded | dead | gone */
+  status: string;
+  attempts: number;
+  nextAttemptAt: number;
+  lockedBy: string | null;
+  lockedUntil: number | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  replayOf: string | null;
+  createdAt: number;
+  completedAt: number | null;
+}
+
+export interface WebhookAttemptsTable {
+  id: Generated<number>;
+  deliveryId: string;
+  attempt: number;
+  nodeId: string;
+  startedAt: number;
+  durationMs: number;
+  statusCode: number | null;
+  error: string | null;
+  /** success | retry | dead | gone */
+  outcome: string;
+}
+
+export interface WebhookCursorTable {
+  name: string;
+  lastEventId: number;
+}
+
 export interface Database {
   accounts: AccountsTable;
   users: UsersTable;
@@ -226,4 +284,8 @@ export interface Database {
   trackingFirsts: TrackingFirstsTable;
   kv: KvTable;
   sessions: SessionsTable;
+  webhooks: WebhooksTable;
+  webhookDeliveries: WebhookDeliveriesTable;
+  webhookAttempts: WebhookAttemptsTable;
+  webhookCursor: WebhookCursorTable;
 }

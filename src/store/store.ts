@@ -8,6 +8,9 @@ import { DomainsRepo } from './domains-repo.ts';
 import { TrackingDomainsRepo } from './tracking-domains-repo.ts';
 import { SessionsRepo } from './sessions-repo.ts';
 import { TrackingRepo } from './tracking-repo.ts';
+import { EventsReadRepo } from './events-read-repo.ts';
+import { StatsRepo } from './stats-repo.ts';
+import { WebhooksRepo } from './webhooks-repo.ts';
 
 export class Store {
   readonly accounts: AccountsRepo;
@@ -16,6 +19,9 @@ export class Store {
   readonly trackingDomains: TrackingDomainsRepo;
   readonly sessions: SessionsRepo;
   readonly tracking: TrackingRepo;
+  readonly eventsRead: EventsReadRepo;
+  readonly stats: StatsRepo;
+  readonly webhooks: WebhooksRepo;
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db);
@@ -24,6 +30,9 @@ export class Store {
     this.trackingDomains = new TrackingDomainsRepo(db);
     this.sessions = new SessionsRepo(db);
     this.tracking = new TrackingRepo(db);
+    this.eventsRead = new EventsReadRepo(db);
+    this.stats = new StatsRepo(db);
+    this.webhooks = new WebhooksRepo(db);
   }
 
   get dialect() {

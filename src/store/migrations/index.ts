@@ -6,6 +6,7 @@ import * as m0400 from './0400-tracking.ts';
 import * as m0600 from './0600-tracking-domains.ts';
 import * as m0700 from './0700-dashboard-sessions.ts';
 import * as m0401 from './0401-tracking-firsts.ts';
+import * as m0800 from './0800-webhooks.ts';
 
 export interface MigrationModule {
   up(ctx: MigrationContext): Promise<void>;
@@ -17,4 +18,5 @@ export const migrations: Record<string, MigrationModule> = {
   '0600-tracking-domains': m0600,
   '0700-dashboard-sessions': m0700,
   '0401-tracking-firsts': m0401,
+  '0800-webhooks': m0800,
 };
