@@ -4,5 +4,6 @@ import { migrateCommand } from './migrate.ts';
 import { accountCommand } from './account.ts';
 import { configDocsCommand } from './config-docs.ts';
 import { rewriteCommand } from './rewrite.ts';
+import { backupCommand, restoreCommand } from './backup.ts';
 
-export const commands: Command[] = [serveCommand, migrateCommand, accountCommand, configDocsCommand, rewriteCommand];
+export const commands: Command[] = [serveCommand, migrateCommand, accountCommand, configDocsCommand, rewriteCommand, backupCommand, restoreCommand];
