@@ -6,6 +6,7 @@ import { trackingFeature } from '../tracking/tracking-http.ts';
 import { eventsFeature } from '../events/events-http.ts';
 import { statsFeature } from '../stats/stats-http.ts';
 import { webhooksFeature } from '../webhooks/webhooks-http.ts';
+import { messagesFeature } from '../outbound/messages-http.ts';
 
 export function allFeatures(): HttpFeature[] {
   return [
@@ -15,5 +16,6 @@ export function allFeatures(): HttpFeature[] {
     eventsFeature,
     statsFeature,
     webhooksFeature,
+    messagesFeature,
   ];
 }

@@ -37,6 +37,13 @@ export async function startServer(ctx: AppContext, opts: StartOptions = {}): Pro
     if (s) services.push(...(Array.isArray(s) ? s : [s]));
   }
 
+  // Services (SMTP, workers) start before the HTTP listener, so /healthz answering means everything is up
+  // (a supervisor or test that signals the process after /healthz never catches it half-started).
+  for (const s of services) {
+    await s.start();
+    const p = (s as Service & { port?: number }).port;
+    if (typeof p === 'number') ports[s.name] = p;
+  }
   let http: FastifyInstance | undefined;
   let httpPort: number | undefined;
   if (roles.has('http') || roles.has('tracking')) {
@@ -45,11 +52,6 @@ export async function startServer(ctx: AppContext, opts: StartOptions = {}): Pro
     const addr = http.server.address();
     httpPort = typeof addr === 'object' && addr ? addr.port : ctx.config.httpPort;
     ports.http = httpPort;
-  }
-  for (const s of services) {
-    await s.start();
-    const p = (s as Service & { port?: number }).port;
-    if (typeof p === 'number') ports[s.name] = p;
   }
   ctx.log.info({ event: 'server.started', roles: [...roles], ports, node: ctx.nodeId }, 'mailbeacon started');
 

@@ -2,8 +2,12 @@
 import type { ServiceFactory } from './service.ts';
 import { retentionServiceFactory } from '../tracking/retention-service.ts';
 import { webhookDispatcherFactory } from '../webhooks/dispatcher.ts';
+import { createSmtpService } from '../smtp/smtp-service.ts';
+import { createWorkerService } from '../outbound/worker.ts';
 
 export const serviceFactories: ServiceFactory[] = [
   retentionServiceFactory,
   webhookDispatcherFactory,
+  (ctx, roles) => (roles.has('smtp') ? createSmtpService(ctx) : undefined),
+  (ctx, roles) => (roles.has('worker') ? createWorkerService(ctx) : undefined),
 ];

@@ -105,6 +105,8 @@ export interface MessagesTable {
   trackClicks: number | null;
   raw: Buffer;
   createdAt: number;
+  /** Envelope sender (MAIL FROM or the API's envelope.from); migration 0500. */
+  mailFrom: string | null;
 }
 
 /** One copy of a message per envelope recipient: its own tokens, its own delivery status. */
@@ -193,6 +195,38 @@ export interface TrackingFirstsTable {
   /** open | click */
   kind: string;
   at: number;
+}
+
+/** Every delivery attempt of a copy (migration 0500). */
+export interface DeliveryAttemptsTable {
+  id: Generated<number>;
+  copyId: string;
+  messageId: string;
+  accountId: string;
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  /** delivered | deferred | bounced */
+  result: string;
+  smtpCode: number | null;
+  response: string | null;
+  /** 'outbox' or the smarthost's host:port */
+  relay: string;
+  nodeId: string;
+}
+
+/** The exact bytes delivered to the "outbox" relay (migration 0500). */
+export interface OutboxTable {
+  id: string;
+  accountId: string;
+  messageId: string;
+  copyId: string;
+  mailFrom: string;
+  recipient: string;
+  subject: string;
+  size: number;
+  raw: Buffer;
+  createdAt: number;
 }
 
 export interface KvTable {
@@ -288,4 +322,6 @@ export interface Database {
   webhookDeliveries: WebhookDeliveriesTable;
   webhookAttempts: WebhookAttemptsTable;
   webhookCursor: WebhookCursorTable;
+  deliveryAttempts: DeliveryAttemptsTable;
+  outbox: OutboxTable;
 }

@@ -11,6 +11,7 @@ import { TrackingRepo } from './tracking-repo.ts';
 import { EventsReadRepo } from './events-read-repo.ts';
 import { StatsRepo } from './stats-repo.ts';
 import { WebhooksRepo } from './webhooks-repo.ts';
+import { MessagesRepo } from './messages-repo.ts';
 
 export class Store {
   readonly accounts: AccountsRepo;
@@ -22,6 +23,7 @@ export class Store {
   readonly eventsRead: EventsReadRepo;
   readonly stats: StatsRepo;
   readonly webhooks: WebhooksRepo;
+  readonly messages: MessagesRepo;
 
   constructor(readonly db: Db) {
     this.accounts = new AccountsRepo(db);
@@ -33,6 +35,7 @@ export class Store {
     this.eventsRead = new EventsReadRepo(db);
     this.stats = new StatsRepo(db);
     this.webhooks = new WebhooksRepo(db);
+    this.messages = new MessagesRepo(db);
   }
 
   get dialect() {

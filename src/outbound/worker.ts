@@ -1,0 +1,192 @@
+// The delivery worker (role worker): claims due copies with a lease, runs each through the delivery
+// pipeline with at most MAILBEACON_RELAY_CONCURRENCY in flight, and records results in group commits
+// (status + attempt + event + rollup + outbox row in one transaction). No store transaction is ever open
+// while network I/O runs, so SQLite's single writer is never held by a slow smarthost.
+import type { AppContext } from '../app-context.ts';
+import type { Service } from '../server/service.ts';
+import { newId } from '../domain/ids.ts';
+import type { DeliveryResult } from '../store/messages-repo.ts';
+import type { MessageCopiesTable, MessagesTable } from '../store/schema.ts';
+import { keyringFromSecret, TokenSigner } from '../tracking/tokens.ts';
+import { DomainCache, runPipeline, type DeliveryJob, type PipelineDeps } from './delivery-pipeline.ts';
+import { GroupCommitter } from './group-commit.ts';
+import { queueSignal } from './queue-signal.ts';
+import { afterTemporaryFailure } from './retry.ts';
+import { loadRewriter } from './rewrite-step.ts';
+import { createTransport, type DeliveryOutcome, type Transport } from './transports.ts';
+
+/** A claimed copy stays ours this long; after it, another node (or we after a restart) may retry it. */
+export const LEASE_MS = 10 * 60_000;
+const POLL_MS = 1000;
+const MAX_CLAIM = 100;
+
+export interface WorkerOptions {
+  transport?: Transport;
+  pollMs?: number;
+}
+
+export function createWorkerService(ctx: AppContext, opts: WorkerOptions = {}): Service {
+  const { store, log, config } = ctx;
+  const concurrency = config.relayConcurrency;
+  const pollMs = opts.pollMs ?? POLL_MS;
+  const deliveries = ctx.metrics.counter('mailbeacon_deliveries_total', 'Delivery attempts by result', ['result']);
+  const inflight = new Set<Promise<void>>();
+  let running = false;
+  let loopDone: Promise<void> | undefined;
+  let wakeUp: (() => void) | undefined;
+  let transport: Transport | undefined;
+  let deps: PipelineDeps | undefined;
+  const completer = new GroupCommitter<DeliveryResult>((rs) => store.messages.completeBatch(rs, ctx.nodeId), 200);
+  // A nudge that arrives while the loop is busy claiming is remembered, so the next sleep returns at once.
+  let nudged = false;
+  const nudge = () => {
+    nudged = true;
+    wakeUp?.();
+  };
+  const onDue = nudge;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      if (nudged || !running) {
+        nudged = false;
+        return resolve();
+      }
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        wakeUp = undefined;
+        nudged = false;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  function resultOf(job: DeliveryJob, outcome: DeliveryOutcome, startedAt: number): DeliveryResult {
+    const now = ctx.clock.now();
+    const attempt = job.copy.attempts + 1;
+    let status: DeliveryResult['status'];
+    let nextAttemptAt = job.copy.nextAttemptAt;
+    let lastError: string | null = null;
+    if (outcome.kind === 'delivered') status = 'delivered';
+    else if (outcome.kind === 'permanent') {
+      status = 'bounced';
+      lastError = outcome.response;
+    } else {
+      const d = afterTemporaryFailure({ now, acceptedAt: job.message.createdAt, attempts: attempt, scheduleSeconds: config.retrySchedule, giveUpAfterSeconds: config.giveUpAfter });
+      status = d.status;
+      nextAttemptAt = d.nextAttemptAt;
+      lastError = d.reason ? `${outcome.response} (${d.reason})` : outcome.response;
+    }
+    const relay = deps!.transport.name;
+    const data: Record<string, unknown> = { code: outcome.code, response: outcome.response, relay, attempt };
+    if (status === 'deferred') data.nextAttemptAt = new Date(nextAttemptAt).toISOString();
+    if (job.failedStep) data.step = job.failedStep;
+    return {
+      copy: job.copy,
+      status,
+      nextAttemptAt,
+      lastError,
+      trackingBase: job.trackingBase,
+      at: now,
+      data,
+      attempt: {
+        copyId: job.copy.id, messageId: job.copy.messageId, accountId: job.copy.accountId, attempt, startedAt, durationMs: Math.max(0, now - startedAt),
+        result: status, smtpCode: outcome.code, response: outcome.response, relay, nodeId: ctx.nodeId,
+      },
+      outbox: status === 'delivered' && deps!.transport.isOutbox
+        ? {
+            id: newId('obx_', now), accountId: job.copy.accountId, messageId: job.copy.messageId, copyId: job.copy.id,
+            mailFrom: job.message.mailFrom ?? job.message.fromAddress, recipient: job.copy.recipient, subject: job.message.subject,
+            size: job.bytes.length, raw: job.bytes, createdAt: now,
+          }
+        : undefined,
+    };
+  }
+
+  async function deliver(copy: MessageCopiesTable, message: MessagesTable): Promise<void> {
+    const startedAt = ctx.clock.now();
+    const job: DeliveryJob = { copy, message, bytes: message.raw, tracking: { opens: false, clicks: false }, trackingBase: null };
+    const outcome = await runPipeline(job, deps!);
+    const result = resultOf(job, outcome, startedAt);
+    deliveries.inc({ result: result.status });
+    try {
+      await completer.submit(result);
+    } catch (err) {
+      // The copy stays 'delivering' under our lease and is retried when the lease runs out.
+      log.error({ event: 'outbound.record_failed', copyId: copy.id, err }, 'could not record a delivery result');
+      return;
+    }
+    const level = result.status === 'delivered' ? 'debug' : 'info';
+    log[level]({ event: `outbound.${result.status}`, messageId: copy.messageId, copyId: copy.id, code: outcome.code, response: outcome.response }, `copy ${result.status}`);
+  }
+
+  async function loop(): Promise<void> {
+    while (running) {
+      const free = concurrency - inflight.size;
+      if (free <= 0) {
+        await sleep(pollMs);
+        continue;
+      }
+      let copies: MessageCopiesTable[];
+      nudged = false;
+      try {
+        copies = await store.messages.claimDue(ctx.nodeId, ctx.clock.now(), Math.min(free, MAX_CLAIM), LEASE_MS);
+      } catch (err) {
+        log.error({ event: 'outbound.claim_failed', err }, 'claiming due copies failed');
+        await sleep(pollMs);
+        continue;
+      }
+      if (copies.length) {
+        let messages: Map<string, MessagesTable>;
+        try {
+          messages = new Map((await store.messages.messagesByIds([...new Set(copies.map((c) => c.messageId))])).map((m) => [m.id, m]));
+        } catch (err) {
+          log.error({ event: 'outbound.load_failed', err }, 'loading claimed messages failed');
+          await sleep(pollMs);
+          continue;
+        }
+        for (const c of copies) {
+          const m = messages.get(c.messageId);
+          if (!m) continue;
+          const p: Promise<void> = deliver(c, m).catch((err) => log.error({ event: 'outbound.deliver_crashed', err, copyId: c.id }, 'delivery crashed'));
+          inflight.add(p);
+          void p.finally(() => {
+            inflight.delete(p);
+            nudge();
+          });
+        }
+      }
+      // Claimed fewer than we could take: nothing more is due now. Wait for a nudge or the poll.
+      if (copies.length < Math.min(free, MAX_CLAIM) && running) await sleep(pollMs);
+    }
+  }
+
+  return {
+    name: 'worker',
+    async start() {
+      transport = opts.transport ?? createTransport(config);
+      deps = {
+        ctx,
+        transport,
+        rewrite: await loadRewriter(),
+        signer: new TokenSigner(keyringFromSecret(ctx.secret, config.tokenKeyIds)),
+        domains: new DomainCache(ctx),
+      };
+      running = true;
+      queueSignal(ctx).on('due', onDue);
+      loopDone = loop();
+      log.info({ event: 'outbound.worker_started', relay: transport.name, concurrency }, 'delivery worker started');
+    },
+    async stop() {
+      if (!running) return;
+      running = false;
+      queueSignal(ctx).off('due', onDue);
+      nudge();
+      await loopDone;
+      // Finish what is in flight (deliveries and their records), then close the pool.
+      await Promise.allSettled([...inflight]);
+      await completer.idle();
+      await transport?.close();
+    },
+  };
+}

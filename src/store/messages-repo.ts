@@ -1,0 +1,203 @@
+// Messages, their per-recipient copies (the durable queue), delivery attempts and the outbox.
+// Writes come in batches (group commit): the acceptance service commits many accepted messages in one
+// transaction, the worker records many delivery results in one transaction.
+import { sql, type Selectable } from 'kysely';
+import type { Db } from './database.ts';
+import type { DeliveryAttemptsTable, EventsTable, MessageCopiesTable, MessagesTable, OutboxTable } from './schema.ts';
+
+export const HOUR_MS = 3_600_000;
+
+export interface AcceptedMessage {
+  message: MessagesTable;
+  copies: MessageCopiesTable[];
+}
+
+/** One finished delivery attempt: the copy's new state plus what to record beside it. */
+export interface DeliveryResult {
+  copy: MessageCopiesTable;
+  status: 'delivered' | 'deferred' | 'bounced';
+  nextAttemptAt: number;
+  lastError: string | null;
+  trackingBase: string | null;
+  attempt: Omit<DeliveryAttemptsTable, 'id'>;
+  /** Set when the relay is the outbox: the exact delivered bytes. */
+  outbox?: OutboxTable;
+  /** Event data (the SMTP reply). */
+  data: Record<string, unknown>;
+  at: number;
+}
+
+export interface MessageListFilter {
+  recipient?: string;
+  subject?: string;
+  since?: number;
+  until?: number;
+  status?: string;
+  /** Id of the last message of the previous page (newest first). */
+  cursor?: string;
+  limit: number;
+}
+
+export type MessageSummary = Omit<MessagesTable, 'raw'>;
+
+const SUMMARY_COLUMNS = ['id', 'accountId', 'domainId', 'messageIdHeader', 'fromAddress', 'mailFrom', 'subject', 'source', 'size', 'trackOpens', 'trackClicks', 'createdAt'] as const;
+
+export class MessagesRepo {
+  constructor(private readonly db: Db) {}
+
+  /** Commits accepted messages, their copies and one `accepted` event per copy, all in ONE transaction. */
+  async acceptBatch(items: AcceptedMessage[]): Promise<void> {
+    if (!items.length) return;
+    await this.db.kysely.transaction().execute(async (trx) => {
+      await trx.insertInto('messages').values(items.map((i) => i.message)).execute();
+      const copies = items.flatMap((i) => i.copies);
+      const events: Omit<EventsTable, 'id'>[] = copies.map((c) => ({
+        accountId: c.accountId, domainId: c.domainId, messageId: c.messageId, copyId: c.id, type: 'accepted', createdAt: c.createdAt,
+        recipient: c.recipient, linkIndex: null, url: null, ip: null, userAgent: null, clientName: null, clientVersion: null, os: null, device: null,
+        classification: null, reason: null, isFirst: 0, data: null,
+      }));
+      // Chunk to stay under SQLite's bound-parameter limit.
+      for (let i = 0; i < copies.length; i += 500) await trx.insertInto('messageCopies').values(copies.slice(i, i + 500)).execute();
+      for (let i = 0; i < events.length; i += 400) await trx.insertInto('events').values(events.slice(i, i + 400)).execute();
+    });
+  }
+
+  /**
+   * Claims up to `limit` due copies for `nodeId`: queued/deferred ones whose time has come, and delivering
+   * ones whose lease ran out (their node died). PostgreSQL: FOR UPDATE SKIP LOCKED so nodes never wait on
+   * each other; SQLite: one conditional UPDATE (a single writer, so no two claims overlap).
+   */
+  async claimDue(nodeId: string, now: number, limit: number, leaseMs: number): Promise<MessageCopiesTable[]> {
+    if (limit <= 0) return [];
+    const lockedUntil = now + leaseMs;
+    const due = sql`((status in ('queued', 'deferred') and next_attempt_at <= ${now}) or (status = 'delivering' and locked_until < ${now}))`;
+    const lockClause = this.db.dialect === 'postgres' ? sql`for update skip locked` : sql``;
+    const r = await sql<MessageCopiesTable>`
+      update message_copies set status = 'delivering', locked_by = ${nodeId}, locked_until = ${lockedUntil}
+      where id in (select id from message_copies where ${due} order by next_attempt_at limit ${limit} ${lockClause})
+      returning *`.execute(this.db.kysely);
+    return r.rows;
+  }
+
+  /** The soonest time a queued/deferred copy becomes due (for the worker's sleep), or undefined. */
+  async nextDueAt(): Promise<number | undefined> {
+    const r = await this.db.kysely.selectFrom('messageCopies').select((eb) => eb.fn.min<number>('nextAttemptAt').as('t')).where('status', 'in', ['queued', 'deferred']).executeTakeFirst();
+    return r?.t == null ? undefined : Number(r.t);
+  }
+
+  /** Internal (worker): full messages, raw bytes included. */
+  async messagesByIds(ids: string[]): Promise<MessagesTable[]> {
+    if (!ids.length) return [];
+    return this.db.kysely.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
+  }
+
+  /**
+   * Records delivery results in ONE transaction: each copy's new status (only if this node still holds
+   * the lock), the attempt, the delivered/deferred/bounced event, the delivered rollup and the outbox row.
+   */
+  async completeBatch(results: DeliveryResult[], nodeId: string): Promise<void> {
+    if (!results.length) return;
+    await this.db.kysely.transaction().execute(async (trx) => {
+      const rollups = new Map<string, { accountId: string; domainId: string; hour: number; delivered: number }>();
+      const events: Omit<EventsTable, 'id'>[] = [];
+      const attempts: Omit<DeliveryAttemptsTable, 'id'>[] = [];
+      const outbox: OutboxTable[] = [];
+      for (const r of results) {
+        const u = await trx.updateTable('messageCopies')
+          .set({
+            status: r.status, attempts: r.copy.attempts + 1, nextAttemptAt: r.nextAttemptAt, lastError: r.lastError,
+            trackingBase: r.trackingBase, deliveredAt: r.status === 'delivered' ? r.at : null, lockedBy: null, lockedUntil: null,
+          })
+          .where('id', '=', r.copy.id).where('lockedBy', '=', nodeId).where('status', '=', 'delivering')
+          .executeTakeFirst();
+        // Lost the lease to another node meanwhile: its result wins, ours is not recorded twice.
+        if (Number(u.numUpdatedRows) === 0) continue;
+        attempts.push(r.attempt);
+        events.push({
+          accountId: r.copy.accountId, domainId: r.copy.domainId || null, messageId: r.copy.messageId, copyId: r.copy.id, type: r.status, createdAt: r.at,
+          recipient: r.copy.recipient, linkIndex: null, url: null, ip: null, userAgent: null, clientName: null, clientVersion: null, os: null, device: null,
+          classification: null, reason: null, isFirst: 0, data: JSON.stringify(r.data),
+        });
+        if (r.outbox) outbox.push(r.outbox);
+        if (r.status === 'delivered') {
+          const hour = Math.floor(r.at / HOUR_MS) * HOUR_MS;
+          const domainId = r.copy.domainId ?? '';
+          const key = `${r.copy.accountId}\0${domainId}\0${hour}`;
+          const cur = rollups.get(key);
+          if (cur) cur.delivered++;
+          else rollups.set(key, { accountId: r.copy.accountId, domainId, hour, delivered: 1 });
+        }
+      }
+      for (let i = 0; i < attempts.length; i += 300) await trx.insertInto('deliveryAttempts').values(attempts.slice(i, i + 300)).execute();
+      for (let i = 0; i < events.length; i += 300) await trx.insertInto('events').values(events.slice(i, i + 300)).execute();
+      for (let i = 0; i < outbox.length; i += 300) await trx.insertInto('outbox').values(outbox.slice(i, i + 300)).execute();
+      for (const r of rollups.values()) {
+        await trx.insertInto('rollupsHourly')
+          .values({ ...r, opens: 0, uniqueOpens: 0, humanOpens: 0, machineOpens: 0, clicks: 0, uniqueClicks: 0 })
+          .onConflict((oc) => oc.columns(['accountId', 'domainId', 'hour']).doUpdateSet((eb) => ({ delivered: eb('rollupsHourly.delivered', '+', eb.ref('excluded.delivered')) })))
+          .execute();
+      }
+    });
+  }
+
+  /** Gives claimed copies back (graceful stop before they were attempted). */
+  async release(copyIds: string[], nodeId: string): Promise<void> {
+    if (!copyIds.length) return;
+    await this.db.kysely.updateTable('messageCopies').set({ status: 'queued', lockedBy: null, lockedUntil: null })
+      .where('id', 'in', copyIds).where('lockedBy', '=', nodeId).where('status', '=', 'delivering').where('attempts', '=', 0).execute();
+    await this.db.kysely.updateTable('messageCopies').set({ status: 'deferred', lockedBy: null, lockedUntil: null })
+      .where('id', 'in', copyIds).where('lockedBy', '=', nodeId).where('status', '=', 'delivering').execute();
+  }
+
+  // ---- reads for the API (scoped by account) ----
+
+  get(accountId: string, id: string): Promise<MessageSummary | undefined> {
+    return this.db.kysely.selectFrom('messages').select(SUMMARY_COLUMNS).where('id', '=', id).where('accountId', '=', accountId).executeTakeFirst();
+  }
+
+  copiesOf(accountId: string, messageIds: string[]): Promise<MessageCopiesTable[]> {
+    if (!messageIds.length) return Promise.resolve([]);
+    return this.db.kysely.selectFrom('messageCopies').selectAll().where('accountId', '=', accountId).where('messageId', 'in', messageIds).orderBy('id').execute();
+  }
+
+  attemptsOf(accountId: string, messageId: string): Promise<Selectable<DeliveryAttemptsTable>[]> {
+    return this.db.kysely.selectFrom('deliveryAttempts').selectAll().where('accountId', '=', accountId).where('messageId', '=', messageId).orderBy('id').execute();
+  }
+
+  eventsOf(accountId: string, messageId: string): Promise<Selectable<EventsTable>[]> {
+    return this.db.kysely.selectFrom('events').selectAll().where('accountId', '=', accountId).where('messageId', '=', messageId).orderBy('id').execute();
+  }
+
+  async list(accountId: string, f: MessageListFilter): Promise<MessageSummary[]> {
+    let q = this.db.kysely.selectFrom('messages').select(SUMMARY_COLUMNS).where('accountId', '=', accountId);
+    if (f.cursor) q = q.where('id', '<', f.cursor);
+    if (f.since !== undefined) q = q.where('createdAt', '>=', f.since);
+    if (f.until !== undefined) q = q.where('createdAt', '<', f.until);
+    if (f.subject) {
+      const needle = f.subject.toLowerCase();
+      q = q.where(this.db.dialect === 'postgres' ? sql<boolean>`position(${needle} in lower(subject)) > 0` : sql<boolean>`instr(lower(subject), ${needle}) > 0`);
+    }
+    if (f.recipient || f.status) {
+      q = q.where((eb) => {
+        let sub = eb.selectFrom('messageCopies').select('messageCopies.id').whereRef('messageCopies.messageId', '=', 'messages.id').where('messageCopies.accountId', '=', accountId);
+        if (f.recipient) sub = sub.where('messageCopies.recipient', '=', f.recipient.toLowerCase());
+        if (f.status) sub = sub.where('messageCopies.status', '=', f.status);
+        return eb.exists(sub);
+      });
+    }
+    return q.orderBy('id', 'desc').limit(f.limit).execute();
+  }
+
+  // ---- outbox ----
+
+  listOutbox(accountId: string, opts: { cursor?: string; limit: number; messageId?: string }): Promise<Omit<OutboxTable, 'raw'>[]> {
+    let q = this.db.kysely.selectFrom('outbox').select(['id', 'accountId', 'messageId', 'copyId', 'mailFrom', 'recipient', 'subject', 'size', 'createdAt']).where('accountId', '=', accountId);
+    if (opts.cursor) q = q.where('id', '<', opts.cursor);
+    if (opts.messageId) q = q.where('messageId', '=', opts.messageId);
+    return q.orderBy('id', 'desc').limit(opts.limit).execute();
+  }
+
+  outboxEntry(accountId: string, id: string): Promise<OutboxTable | undefined> {
+    return this.db.kysely.selectFrom('outbox').selectAll().where('accountId', '=', accountId).where('id', '=', id).executeTakeFirst();
+  }
+}
