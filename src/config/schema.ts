@@ -104,6 +104,18 @@ export const settings = {
     description: 'Comma list of `ip:port` resolvers for domain verification. Unset: the system resolvers.',
     schema: list.pipe(z.array(hostPort)).optional(),
   }),
+  dnsTimeout: setting({
+    env: 'MAILBEACON_DNS_TIMEOUT',
+    description: 'Milliseconds to wait for a DNS answer when verifying domains and tracking CNAMEs; no answer in time is reported as a timeout.',
+    default: '3000',
+    schema: z.coerce.number().int().min(100).max(60000),
+  }),
+  domainRecheckInterval: setting({
+    env: 'MAILBEACON_DOMAIN_RECHECK_INTERVAL',
+    description: 'Seconds between DNS re-checks of each domain (validation records) and custom tracking domain (CNAME); a domain that loses its records stops being tracked, a dangling CNAME stops being served. Also how often certificates due for renewal are looked for.',
+    default: '3600',
+    schema: z.coerce.number().int().min(1),
+  }),
   secret: setting({
     env: 'MAILBEACON_SECRET',
     description: 'Signing key for tracking tokens and sessions (at least 32 characters). Unset: generated once and kept in the data directory. Nodes sharing a store must share it.',

@@ -73,7 +73,7 @@ export function trackingIneligibility(d: DomainLike): string | undefined {
   }
   if (d.status === 'pending') return `tracking needs a validated domain; ${d.name} is not verified yet: publish its DNS records and call POST /api/v1/domains/{id}/verify`;
   if (d.status !== 'validated') {
-    const why = d.statusReason ? ` (${d.statusReason})` : '';
+    const why = d.statusReason ? `: ${d.statusReason}` : '';
     return `tracking needs a validated domain; ${d.name} failed validation${why}. Fix its DNS records and verify again`;
   }
   return undefined;

@@ -81,6 +81,6 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions): Promi
       { prefix: '/api/v1' },
     );
   }
-  for (const f of opts.features) await f.root?.(app, ctx);
+  for (const f of opts.features) await f.root?.(app, ctx, { apiEnabled });
   return app;
 }

@@ -7,6 +7,7 @@ import { eventsFeature } from '../events/events-http.ts';
 import { statsFeature } from '../stats/stats-http.ts';
 import { webhooksFeature } from '../webhooks/webhooks-http.ts';
 import { messagesFeature } from '../outbound/messages-http.ts';
+import { domainsFeature } from '../domains/domains-http.ts';
 
 export function allFeatures(): HttpFeature[] {
   return [
@@ -17,5 +18,6 @@ export function allFeatures(): HttpFeature[] {
     statsFeature,
     webhooksFeature,
     messagesFeature,
+    domainsFeature,
   ];
 }

@@ -10,8 +10,11 @@ export interface HttpFeature {
   name: string;
   /** Routes under /api/v1, behind authentication; handlers call accountOf(req). */
   api?(api: FastifyInstance, ctx: AppContext): void | Promise<void>;
-  /** Routes outside /api/v1: tracking, dashboard, ACME challenges. */
-  root?(app: FastifyInstance, ctx: AppContext): void | Promise<void>;
+  /**
+   * Routes outside /api/v1: tracking, dashboard, ACME challenges. `apiEnabled` is false on tracking-only
+   * nodes, which must not serve anything but tracking.
+   */
+  root?(app: FastifyInstance, ctx: AppContext, opts: { apiEnabled: boolean }): void | Promise<void>;
   /**
    * A handler that sees each raw request before Fastify does (hot paths such as the tracking pixel, where
    * Fastify's per-request work would dominate). Returns true when it answered the request.

@@ -53,6 +53,8 @@ export async function startServer(ctx: AppContext, opts: StartOptions = {}): Pro
     httpPort = typeof addr === 'object' && addr ? addr.port : ctx.config.httpPort;
     ports.http = httpPort;
   }
+  // Services that serve the same routes on another listener (HTTPS for tracking domains) get the app now.
+  if (http) for (const s of services) s.attachHttp?.(http);
   ctx.log.info({ event: 'server.started', roles: [...roles], ports, node: ctx.nodeId }, 'mailbeacon started');
 
   let stopping: Promise<void> | undefined;

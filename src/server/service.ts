@@ -1,3 +1,4 @@
+import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 
 export type Role = 'http' | 'smtp' | 'worker' | 'tracking';
@@ -8,6 +9,8 @@ export interface Service {
   start(): Promise<void>;
   /** Stop taking new work, finish what is in flight, release resources. */
   stop(): Promise<void>;
+  /** Called with the HTTP app before start(), for services that serve the same routes (the HTTPS listener). */
+  attachHttp?(app: FastifyInstance): void;
 }
 
 /** Makes the services for the roles this process runs; features add theirs in server/services.ts. */

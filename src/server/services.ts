@@ -4,10 +4,14 @@ import { retentionServiceFactory } from '../tracking/retention-service.ts';
 import { webhookDispatcherFactory } from '../webhooks/dispatcher.ts';
 import { createSmtpService } from '../smtp/smtp-service.ts';
 import { createWorkerService } from '../outbound/worker.ts';
+import { domainRecheckService } from '../domains/recheck-service.ts';
+import { trackingHttpsService } from '../domains/https-service.ts';
 
 export const serviceFactories: ServiceFactory[] = [
   retentionServiceFactory,
   webhookDispatcherFactory,
   (ctx, roles) => (roles.has('smtp') ? createSmtpService(ctx) : undefined),
   (ctx, roles) => (roles.has('worker') ? createWorkerService(ctx) : undefined),
+  domainRecheckService,
+  trackingHttpsService,
 ];

@@ -28,6 +28,13 @@ export class DomainsRepo {
     return this.db.kysely.selectFrom('domains').selectAll().where('accountId', '=', accountId).orderBy('name').execute();
   }
 
+  /** Dashboard domains not checked since `checkedBefore` (the periodic DNS re-check; not account-scoped). */
+  dueForCheck(checkedBefore: number, limit = 200): Promise<DomainsTable[]> {
+    return this.db.kysely.selectFrom('domains').selectAll().where('source', '=', 'dashboard')
+      .where((eb) => eb.or([eb('lastCheckedAt', 'is', null), eb('lastCheckedAt', '<', checkedBefore)]))
+      .orderBy('lastCheckedAt').limit(limit).execute();
+  }
+
   async update(accountId: string, id: string, patch: Updateable<DomainsTable>): Promise<boolean> {
     const r = await this.db.kysely.updateTable('domains').set(patch).where('id', '=', id).where('accountId', '=', accountId).executeTakeFirst();
     return Number(r.numUpdatedRows) > 0;

@@ -47,7 +47,7 @@ export class TrackingDomainsRepo {
       .where((eb) => eb.or([
         eb('certStatus', 'in', ['none', 'pending']),
         eb.and([eb('certStatus', '=', 'failed'), eb.or([eb('certAttemptAt', 'is', null), eb('certAttemptAt', '<', retryBefore)])]),
-        eb.and([eb('certStatus', '=', 'valid'), eb('certExpiresAt', '<', renewBefore)]),
+        eb.and([eb('certStatus', '=', 'valid'), eb('certExpiresAt', '<', renewBefore), eb.or([eb('certAttemptAt', 'is', null), eb('certAttemptAt', '<', retryBefore)])]),
         eb.and([eb('certStatus', '=', 'issuing'), eb('certAttemptAt', '<', retryBefore)]),
       ]))
       .limit(limit).execute();
