@@ -5,6 +5,9 @@ import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { resolveSendingDomain } from '../../src/domains/sending-rules.ts';
 import { trackingBaseFor } from '../../src/domains/tracking-base.ts';
+import { verifyTrackingDomain } from '../../src/domains/verification.ts';
+import http from 'node:http';
+import { TokenSigner, keyringFromSecret, clickUrl } from '../../src/tracking/tokens.ts';
 import { Dnsmasq } from './dnsmasq.ts';
 
 const CP_KEY = 'control-panel-key-0123456789';
@@ -105,6 +108,18 @@ describe('domains API', () => {
     assert.match(g2.body.error.message, /^Click tracking needs a domain validated in the dashboard; anywhere\.test is only used as a sender in "any domain" mode/);
   });
 
+  /** The status of a click on a valid token for `host`, sent with that Host header: 302 when served, 404 when not. */
+  const clickStatus = (host: string) => {
+    const signer = new TokenSigner(keyringFromSecret(s.server.ctx.secret, s.server.ctx.config.tokenKeyIds));
+    const path = new URL(clickUrl('http://x', signer.sign({ kind: 'click', copyId: 'cpy_test', linkIndex: 0, url: 'https://example.com/landing' }, host))).pathname;
+    return new Promise<number>((resolve, reject) => {
+      http.get({ host: '127.0.0.1', port: s.server.httpPort, path, headers: { host } }, (res) => { res.resume(); resolve(res.statusCode!); }).on('error', reject);
+    });
+  };
+  const waitFor = async (fn: () => Promise<boolean>) => {
+    for (let i = 0; i < 40 && !(await fn()); i++) await new Promise((r) => setTimeout(r, 100));
+  };
+
   test('custom tracking domain: subdomain only, CNAME checked, used for new mail, delete keeps old tokens served', async () => {
     const a = await s.account();
     const d = (await call(a.apiKey, 'POST', '/domains', { name: 'brand.test' })).body;
@@ -130,11 +145,13 @@ describe('domains API', () => {
     await dns.set({ txt: { [ver.name]: [ver.value], [dkim.name]: [dkim.value] }, a: { 'track.mb.test': '127.0.0.1', 'elsewhere.test': '127.0.0.2' }, cname: { 't.brand.test': 'elsewhere.test' } });
     v = await call(a.apiKey, 'POST', `/domains/${d.id}/tracking-domain/verify`);
     assert.equal(v.body.statusReason, 't.brand.test is a CNAME to elsewhere.test, not to track.mb.test');
+    assert.equal(await clickStatus('t.brand.test'), 404, 'not served before verification');
     await dns.set({ txt: { [ver.name]: [ver.value], [dkim.name]: [dkim.value] }, a: { 'track.mb.test': '127.0.0.1' }, cname: { 't.brand.test': 'track.mb.test' } });
     v = await call(a.apiKey, 'POST', `/domains/${d.id}/tracking-domain/verify`);
     assert.equal(v.body.status, 'verified');
     assert.equal(v.body.baseUrl, 'http://t.brand.test:8080');
     assert.equal(v.body.certificate.status, 'none', 'ACME is off here');
+    assert.equal(await clickStatus('t.brand.test'), 302, 'the tracking routes answer for the verified hostname');
 
     const ctx = s.server.ctx;
     const row = (await ctx.store.domains.get(a.accountId, d.id))!;
@@ -161,6 +178,14 @@ describe('domains API', () => {
     assert.equal((await call(a.apiKey, 'DELETE', `/domains/${d.id}`)).status, 204);
     assert.equal((await call(a.apiKey, 'GET', `/domains/${d.id}`)).status, 404);
     assert.ok((await ctx.store.trackingDomains.servedHostnames()).includes('t.brand.test'));
+    assert.equal(await clickStatus('t.brand.test'), 302, 'old tokens keep working after the domain is deleted');
+
+    // The CNAME goes away: the re-check marks it dangling and it is no longer served.
+    await dns.set({ a: { 'track.mb.test': '127.0.0.1' } });
+    const td = (await ctx.store.trackingDomains.byHostname('t.brand.test'))!;
+    assert.equal((await verifyTrackingDomain(ctx, td, { periodic: true })).status, 'dangling');
+    await waitFor(async () => (await clickStatus('t.brand.test')) === 404);
+    assert.equal(await clickStatus('t.brand.test'), 404, 'a dangling hostname is not served');
   });
 
   test('the OpenAPI document lists the domain routes', async () => {
