@@ -8,6 +8,9 @@ import { signMessage } from './dkim.ts';
 import type { RewriteFn } from './rewrite-step.ts';
 import type { DeliveryOutcome, Transport } from './transports.ts';
 import { normalizeCrlf } from './message-headers.ts';
+import { trackingAllowed } from '../domains/sending-rules.ts';
+import { trackingBaseFor } from '../domains/tracking-base.ts';
+import type { PixelPlacement } from '../rewrite/index.ts';
 
 export interface DeliveryJob {
   copy: MessageCopiesTable;
@@ -17,6 +20,8 @@ export interface DeliveryJob {
   bytes: Buffer;
   tracking: { opens: boolean; clicks: boolean };
   trackingBase: string | null;
+  /** The tracking base the domain uses (set by load-domain). */
+  base?: string;
   outcome?: DeliveryOutcome;
   /** Which step produced a failure, for the attempt log. */
   failedStep?: string;
@@ -35,33 +40,43 @@ export interface Step {
   run(job: DeliveryJob, deps: PipelineDeps): Promise<void>;
 }
 
-/** Domain rows change rarely; the worker reads each at most every few seconds. */
-export class DomainCache {
-  private readonly rows = new Map<string, { row: DomainsTable | undefined; at: number }>();
-  constructor(private readonly ctx: AppContext, private readonly ttlMs = 5000) {}
-
-  async get(id: string | null): Promise<DomainsTable | undefined> {
-    if (!id) return undefined;
-    const now = Date.now();
-    const hit = this.rows.get(id);
-    if (hit && now - hit.at < this.ttlMs) return hit.row;
-    const row = await this.ctx.store.domains.getById(id);
-    this.rows.set(id, { row, at: now });
-    return row;
-  }
+export interface DomainSettings {
+  row: DomainsTable | undefined;
+  /** Tracking allowed by the domain (dashboard + validated + its toggles). */
+  tracking: { opens: boolean; clicks: boolean };
+  /** Base URL for pixel and click URLs (the custom tracking domain when verified). */
+  trackingBase: string;
 }
 
-/** Open/click tracking is allowed for a domain that came from the dashboard and is validated. */
-export function domainTracking(domain: DomainsTable | undefined): { opens: boolean; clicks: boolean } {
-  if (!domain || domain.source !== 'dashboard' || domain.status !== 'validated') return { opens: false, clicks: false };
-  return { opens: domain.openTracking === 1, clicks: domain.clickTracking === 1 };
+/** Domain settings change rarely; the worker reads each domain at most every few seconds. */
+export class DomainCache {
+  private readonly rows = new Map<string, { v: DomainSettings; at: number }>();
+  constructor(private readonly ctx: AppContext, private readonly ttlMs = 5000) {}
+
+  async get(id: string | null): Promise<DomainSettings> {
+    if (!id) return { row: undefined, tracking: { opens: false, clicks: false }, trackingBase: this.ctx.config.publicUrl };
+    const now = Date.now();
+    const hit = this.rows.get(id);
+    if (hit && now - hit.at < this.ttlMs) return hit.v;
+    const row = await this.ctx.store.domains.getById(id);
+    const allowed = row ? trackingAllowed(row) : { opens: false, clicks: false };
+    const v: DomainSettings = {
+      row,
+      tracking: { opens: allowed.opens, clicks: allowed.clicks },
+      trackingBase: row ? await trackingBaseFor(this.ctx, row) : this.ctx.config.publicUrl,
+    };
+    this.rows.set(id, { v, at: now });
+    return v;
+  }
 }
 
 export const loadDomainStep: Step = {
   name: 'load-domain',
   async run(job, { domains }) {
-    job.domain = await domains.get(job.message.domainId);
-    const allowed = domainTracking(job.domain);
+    const settings = await domains.get(job.message.domainId);
+    job.domain = settings.row;
+    job.base = settings.trackingBase;
+    const allowed = settings.tracking;
     // The message's flags (API track{} or X-Mailbeacon-Track: no) can only turn tracking off.
     job.tracking = {
       opens: allowed.opens && job.message.trackOpens !== 0,
@@ -73,19 +88,21 @@ export const loadDomainStep: Step = {
 export const rewriteStep: Step = {
   name: 'rewrite',
   async run(job, { ctx, rewrite, signer }) {
-    const base = ctx.config.publicUrl;
-    const warnings: unknown[] = [];
+    const base = job.base ?? ctx.config.publicUrl;
+    const warnings: string[] = [];
     const r = await rewrite(job.bytes, {
       signer,
       trackingBase: base,
       copyId: job.copy.id,
       opens: job.tracking.opens,
       clicks: job.tracking.clicks,
-      pixel: job.domain?.pixelPlacement ?? 'bottom',
+      pixel: (job.domain?.pixelPlacement ?? 'bottom') as PixelPlacement,
       onWarning: (w) => warnings.push(w),
     });
     job.bytes = r.output;
-    if (r.optOut) job.tracking = { opens: false, clicks: false };
+    // X-Mailbeacon-Track in the message turned these off (the rewriter removed the header either way).
+    if (r.optOut.opens) job.tracking.opens = false;
+    if (r.optOut.clicks) job.tracking.clicks = false;
     job.trackingBase = job.tracking.opens || job.tracking.clicks ? base : null;
     if (warnings.length) ctx.log.debug({ event: 'outbound.rewrite_warnings', copyId: job.copy.id, warnings }, 'rewrite warnings');
   },

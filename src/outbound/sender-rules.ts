@@ -1,25 +1,19 @@
 // Which domain a message is sent as. The envelope sender's domain and the From: domain must both belong to
-// the sending account; the From: domain's row carries the DKIM key and the tracking settings.
+// the sending account; the From: domain's row carries the DKIM key and the tracking settings. The rules
+// (exact domain, parent domain, sending mode 'any') are the domains feature's resolveSendingDomain.
 import type { AppContext } from '../app-context.ts';
 import { AppError } from '../domain/errors.ts';
 import type { DomainsTable } from '../store/schema.ts';
 import { domainOf } from './message-headers.ts';
+import { resolveSendingDomain } from '../domains/sending-rules.ts';
 
-/**
- * The domain row for `domain` if the account may send from it. Until the domains feature's
- * resolveSendingDomain is on main, the rule is: a domain of the account, or any domain (no row) when the
- * account's sending mode is 'any'.
- */
-export async function resolveDomainForSending(ctx: AppContext, accountId: string, domain: string): Promise<DomainsTable | undefined> {
-  const row = await ctx.store.domains.findByName(accountId, domain);
-  if (row) return row;
-  const acc = await ctx.store.accounts.get(accountId);
-  if (acc?.sendingMode === 'any') return undefined;
-  throw new AppError('forbidden', 'sender_domain_not_allowed', `sender domain ${domain} does not belong to this account`);
+/** The domain row mail from `domain` is sent under (see domains/sending-rules.ts); throws 'forbidden'. */
+export function resolveDomainForSending(ctx: AppContext, accountId: string, domain: string): Promise<DomainsTable> {
+  return resolveSendingDomain(ctx, accountId, domain);
 }
 
-/** Checks both sender domains; returns the From: domain's row (undefined: allowed without a row). */
-export async function checkSenders(ctx: AppContext, accountId: string, envelopeFrom: string, headerFrom: string): Promise<DomainsTable | undefined> {
+/** Checks both sender domains; returns the From: domain's row. */
+export async function checkSenders(ctx: AppContext, accountId: string, envelopeFrom: string, headerFrom: string): Promise<DomainsTable> {
   const envDomain = domainOf(envelopeFrom);
   const fromDomain = domainOf(headerFrom);
   if (!envDomain) throw new AppError('forbidden', 'sender_domain_not_allowed', 'the envelope sender must be an address in a domain of this account');
@@ -27,13 +21,13 @@ export async function checkSenders(ctx: AppContext, accountId: string, envelopeF
   try {
     await resolveDomainForSending(ctx, accountId, envDomain);
   } catch (e) {
-    if (e instanceof AppError && e.kind === 'forbidden') throw new AppError('forbidden', 'sender_domain_not_allowed', `envelope sender domain ${envDomain} does not belong to this account`);
+    if (e instanceof AppError && e.kind === 'forbidden') throw new AppError('forbidden', 'sender_domain_not_allowed', `envelope sender domain ${envDomain} does not belong to this account: ${e.message}`);
     throw e;
   }
   try {
     return await resolveDomainForSending(ctx, accountId, fromDomain);
   } catch (e) {
-    if (e instanceof AppError && e.kind === 'forbidden') throw new AppError('forbidden', 'sender_domain_not_allowed', `From: domain ${fromDomain} does not belong to this account`);
+    if (e instanceof AppError && e.kind === 'forbidden') throw new AppError('forbidden', 'sender_domain_not_allowed', `From: domain ${fromDomain} does not belong to this account: ${e.message}`);
     throw e;
   }
 }

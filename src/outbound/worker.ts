@@ -12,7 +12,7 @@ import { DomainCache, runPipeline, type DeliveryJob, type PipelineDeps } from '.
 import { GroupCommitter } from './group-commit.ts';
 import { queueSignal } from './queue-signal.ts';
 import { afterTemporaryFailure } from './retry.ts';
-import { loadRewriter } from './rewrite-step.ts';
+import { defaultRewriter } from './rewrite-step.ts';
 import { createTransport, type DeliveryOutcome, type Transport } from './transports.ts';
 
 /** A claimed copy stays ours this long; after it, another node (or we after a restart) may retry it. */
@@ -168,7 +168,7 @@ export function createWorkerService(ctx: AppContext, opts: WorkerOptions = {}): 
       deps = {
         ctx,
         transport,
-        rewrite: await loadRewriter(),
+        rewrite: defaultRewriter,
         signer: new TokenSigner(keyringFromSecret(ctx.secret, config.tokenKeyIds)),
         domains: new DomainCache(ctx),
       };

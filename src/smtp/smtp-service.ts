@@ -146,7 +146,7 @@ export function createSmtpService(ctx: AppContext): SmtpService {
             () => cb(),
             (err) => {
               if (err instanceof AppError && err.kind === 'forbidden') {
-                return cb(smtpError({ code: 550, message: `5.7.1 Envelope sender domain ${domain} does not belong to your account` }));
+                return cb(smtpError({ code: 550, message: `5.7.1 Envelope sender domain ${domain} does not belong to your account: ${err.message}` }));
               }
               const r = replyForError(err);
               cb(smtpError(r));
