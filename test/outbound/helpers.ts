@@ -69,8 +69,8 @@ export function stopChild(child: ChildProcess): Promise<void> {
 }
 
 /** Postfix's smtp-sink on a loopback port, dumping each message into a directory. */
-export async function startSmtpSink(flags: string[] = []): Promise<{ port: number; dir: string; files(): string[]; stop(): Promise<void> }> {
-  const port = await freePort();
+export async function startSmtpSink(flags: string[] = [], fixedPort?: number): Promise<{ port: number; dir: string; files(): string[]; stop(): Promise<void> }> {
+  const port = fixedPort ?? (await freePort());
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-sink-'));
   fs.chmodSync(dir, 0o777);
   const child = spawn('smtp-sink', ['-u', 'nobody', '-d', `${dir}/%H%M%S.`, ...flags, `127.0.0.1:${port}`, '64'], { stdio: ['ignore', 'ignore', 'pipe'] });
