@@ -18,14 +18,14 @@ export function runCli(args: string[], env: Record<string, string>, input?: Buff
 }
 
 /** Starts `mailbeacon serve` and resolves once /healthz answers. */
-export async function spawnServe(env: Record<string, string>, args: string[] = []): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string }> {
+export async function spawnServe(env: Record<string, string>, args: string[] = [], timeoutMs = 30_000): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string }> {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (err += d));
   const port = env.MAILBEACON_HTTP_PORT;
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`serve exited ${child.exitCode}: ${err}`);
     try {

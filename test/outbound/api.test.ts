@@ -55,7 +55,7 @@ for (const dialect of DIALECTS) {
       const entry = await waitFor(async () => {
         const r = await (await api(`/outbox?messageId=${id}`)).json();
         return r.data.find((x: any) => x.recipient === recipient);
-      }, 10_000, `outbox copy for ${recipient}`);
+      }, 30_000, `outbox copy for ${recipient}`);
       const raw = await api(`/outbox/${entry.id}/raw`);
       assert.equal(raw.headers.get('content-type'), 'message/rfc822');
       return Buffer.from(await raw.arrayBuffer()).toString('latin1');

@@ -24,7 +24,8 @@ test('a message accepted with 250 survives kill -9 before delivery and is delive
   };
   try {
     // First life: front doors only, no worker, so nothing can be delivered before the kill.
-    const first = await spawnServe(env, ['--roles', 'http,smtp']);
+    // Generous start-up deadline: the machine is shared and tsx compiles the app at every start.
+    const first = await spawnServe(env, ['--roles', 'http,smtp'], 120_000);
     const key = /API key:\s+(mb_\S+)/.exec(first.stdout())?.[1];
     assert.ok(key, first.stdout());
     const api = (p: string, init: RequestInit = {}) => fetch(`http://127.0.0.1:${httpPort}/api/v1${p}`, { ...init, headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' } });
@@ -45,12 +46,12 @@ test('a message accepted with 250 survives kill -9 before delivery and is delive
     c.close();
 
     // Second life: every role; the worker finds the queued copy.
-    const second = await spawnServe(env);
+    const second = await spawnServe(env, [], 120_000);
     try {
       const detail = await waitFor(async () => {
         const d = await (await api(`/messages/${id}`)).json();
         return d.recipients?.[0]?.status === 'delivered' ? d : undefined;
-      }, 15_000, 'delivery after restart');
+      }, 60_000, 'delivery after restart');
       assert.equal(detail.subject, 'Survives kill -9');
       const ob = (await (await api(`/outbox?messageId=${id}`)).json()).data;
       assert.equal(ob.length, 1);

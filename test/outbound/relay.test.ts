@@ -39,7 +39,7 @@ describe('relay to smtp-sink', () => {
   const settled = (id: string, status: string, n = 1) => waitFor(async () => {
     const cs = await copies(id);
     return cs.length === n && cs.every((c) => c.status === status) ? cs : undefined;
-  }, 10_000, `${id} ${status}`);
+  }, 30_000, `${id} ${status}`);
 
   before(async () => {
     sinkPort = await freePort();

@@ -29,7 +29,7 @@ describe('SMTP submission', () => {
   });
 
   async function delivered(messageId: string, recipient: string): Promise<Buffer> {
-    const row = await waitFor(async () => (await store().messages.listOutbox(acc.accountId, { limit: 50, messageId })).find((r) => r.recipient === recipient), 10_000, `delivery to ${recipient}`);
+    const row = await waitFor(async () => (await store().messages.listOutbox(acc.accountId, { limit: 50, messageId })).find((r) => r.recipient === recipient), 30_000, `delivery to ${recipient}`);
     return Buffer.from((await store().messages.outboxEntry(acc.accountId, row.id))!.raw);
   }
 
