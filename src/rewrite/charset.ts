@@ -42,7 +42,7 @@ const REFUSED = /^(utf-?7|utf7imap|unicode-1-1-utf-7|base64|hex|binary)$/i;
  * charset keeps its bytes; only ASCII markup is ever inserted).
  */
 export function codecFor(declared: string | false | undefined): TextCodec | undefined {
-  const raw = (declared || '').toString().trim().replace(/^["']|["']$/g, '');
+  const raw = (declared || '').toString().trim().replace(/^["']|["']$/g, '').replace(/^charset=/i, '');
   if (!raw) return LATIN1;
   const lower = raw.toLowerCase();
   if (/^(us-?ascii|ascii|ansi_x3\.4-1968|iso646-us|7bit|8bit)$/.test(lower)) return LATIN1;

@@ -10,7 +10,7 @@ export interface HtmlPartInfo {
   transferEncoding: string;
   /** The charset parameter of Content-Type (false when absent). */
   charset: string | false;
-  /** The part's raw header block (tells the line ending in use). */
+  /** The part's raw header block (its last line ending is used when the body has none). */
   headerBytes: Buffer;
 }
 
@@ -22,11 +22,17 @@ export interface PartRewrite {
   links: number;
 }
 
-export function rewriteHtmlPart(raw: Buffer, part: HtmlPartInfo, opts: PartRewriteOptions): PartRewrite {
+export function rewriteHtmlPart(body: Buffer, part: HtmlPartInfo, opts: PartRewriteOptions): PartRewrite {
   const unchanged = (why: string): PartRewrite => {
     opts.warn(`text/html part passed through unchanged: ${why}`);
-    return { body: raw, pixels: 0, links: 0 };
+    return { body, pixels: 0, links: 0 };
   };
+  // An empty body has no line of its own: anything added would run into the next boundary line.
+  if (!body.length) return unchanged('empty body');
+  // The final line break stays last: on malformed input it may be the one the next boundary needs.
+  const tailLength = body[body.length - 1] !== 0x0a ? 0 : body.length > 1 && body[body.length - 2] === 0x0d ? 2 : 1;
+  const raw = body.subarray(0, body.length - tailLength);
+  const tail = body.subarray(body.length - tailLength);
   const enc = transferEncodingOf(part.transferEncoding);
   if (!enc) return unchanged(`unsupported Content-Transfer-Encoding "${part.transferEncoding}"`);
   const bytes = decodeTransfer(raw, enc);
@@ -36,7 +42,8 @@ export function rewriteHtmlPart(raw: Buffer, part: HtmlPartInfo, opts: PartRewri
   const html = codec.decode(bytes);
   if (!codec.encode(html).equals(bytes)) return unchanged(`the body does not round-trip through charset ${codec.name}`);
 
-  const eol = lineEndingOf(part.headerBytes.length ? part.headerBytes : raw);
+  // The body's own line ending, else the one that ends the header block.
+  const eol = lineEndingOf(body.includes(0x0a) ? body : part.headerBytes.subarray(-2));
   const messages: string[] = [];
   const result = rewriteHtml(html, {
     ...opts,
@@ -45,10 +52,10 @@ export function rewriteHtmlPart(raw: Buffer, part: HtmlPartInfo, opts: PartRewri
   });
   if (result.html === html) {
     messages.forEach(opts.warn);
-    return { body: raw, pixels: 0, links: 0 };
+    return { body, pixels: 0, links: 0 };
   }
   const out = codec.encode(result.html);
   if (codec.decode(out) !== result.html) return unchanged(`the rewritten HTML can't be written in charset ${codec.name}`);
   messages.forEach(opts.warn);
-  return { body: encodeTransfer(out, enc, eol, raw), pixels: result.pixels, links: result.links };
+  return { body: Buffer.concat([encodeTransfer(out, enc, eol, raw), tail]), pixels: result.pixels, links: result.links };
 }

@@ -10,6 +10,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import mailsplit, { type MimeNode, type SplitterObject } from 'mailsplit';
 import { clickUrl, pixelUrl, normalizeHost, type TokenSigner } from '../tracking/tokens.ts';
 import { isEligibleHtmlPart } from './eligibility.ts';
+import { InputWindow } from './input-window.ts';
 import { rewriteHtmlPart } from './html-part.ts';
 import { parseOptOut, stripOptOutHeader, type OptOut } from './opt-out.ts';
 import type { PixelPlacement } from './pixel.ts';
@@ -57,15 +58,14 @@ export class RewriteStream extends Transform {
   private pixelSrc?: string;
   private raw = true;
   private failed = false;
-  /** Input not yet accounted for by written output, from absolute offset `keptFrom`. */
-  private kept: Buffer[] = [];
-  private keptFrom = 0;
+  /** Input not yet written, checked against what the splitter emits. */
+  private readonly input = new InputWindow();
+  /** Input after the last LF, not yet given to the splitter. */
+  private carry: Buffer[] = [];
   /** Absolute input offset up to which output has been written. */
   private written = 0;
   private rootDone = false;
   private pending?: PendingPart;
-  /** The part being skipped because it grew too large to hold. */
-  private oversized?: MimeNode;
   private linkIndex = 0;
   private readonly summary: RewriteSummary = { pixels: 0, links: 0, warnings: [], optOut: { opens: false, clicks: false } };
 
@@ -106,30 +106,51 @@ export class RewriteStream extends Transform {
       this.push(chunk);
       return callback();
     }
-    this.kept.push(chunk);
-    try {
-      this.splitter._transform(chunk, _encoding, (err) => {
-        if (err) this.fail(err);
-        callback();
-      });
-    } catch (e) {
-      this.fail(e as Error);
-      callback();
+    this.input.append(chunk);
+    // The Splitter loses bytes when a chunk ends between CR and LF (or mid-line at a body's end), so it
+    // is only ever given whole lines; the rest waits for the next chunk.
+    const lf = chunk.lastIndexOf(0x0a);
+    if (lf < 0) {
+      this.carry.push(chunk);
+      return callback();
     }
+    const lines = this.carry.length ? Buffer.concat([...this.carry, chunk.subarray(0, lf + 1)]) : chunk.subarray(0, lf + 1);
+    this.carry = lf + 1 < chunk.length ? [chunk.subarray(lf + 1)] : [];
+    this.feed(lines, callback);
   }
 
   override _flush(callback: TransformCallback): void {
     if (this.raw) return callback();
-    try {
-      this.splitter._flush((err) => {
-        if (err) this.fail(err);
-        else if (!this.failed) {
-          try {
-            this.finishPart();
-          } catch (e) {
-            this.fail(e as Error);
+    const finish = () => {
+      if (this.raw) return callback();
+      try {
+        this.splitter._flush((err) => {
+          if (err) this.fail(err);
+          else if (!this.failed && this.input.verified !== this.input.total) this.fail(new Error('the MIME splitter did not account for the whole input'));
+          else if (!this.failed) {
+            try {
+              this.finishPart();
+            } catch (e) {
+              this.fail(e as Error);
+            }
           }
-        }
+          callback();
+        });
+      } catch (e) {
+        this.fail(e as Error);
+        callback();
+      }
+    };
+    if (!this.carry.length) return finish();
+    const rest = Buffer.concat(this.carry);
+    this.carry = [];
+    this.feed(rest, finish);
+  }
+
+  private feed(lines: Buffer, callback: () => void): void {
+    try {
+      this.splitter._transform(lines, 'binary', (err) => {
+        if (err) this.fail(err);
         callback();
       });
     } catch (e) {
@@ -146,30 +167,28 @@ export class RewriteStream extends Transform {
   private emit_(buf: Buffer, inputBytes: number): void {
     if (buf.length) this.push(buf);
     this.written += inputBytes;
-    // Drop kept input that is fully written.
-    while (this.kept.length && this.keptFrom + this.kept[0].length <= this.written) {
-      this.keptFrom += this.kept[0].length;
-      this.kept.shift();
-    }
+    this.input.release(this.written);
   }
 
   private onObject(obj: SplitterObject): void {
+    const piece = obj.type === 'node' ? headerBlock(obj) : (obj.value ?? Buffer.alloc(0));
+    if (!this.input.verify(piece)) throw new Error('the MIME splitter lost track of the input');
     if (obj.type === 'node') {
       this.finishPart();
-      this.oversized = undefined;
-      const header = headerBlock(obj);
+      const header = piece;
       if (!this.rootDone && !obj.parentNode) {
         this.rootDone = true;
         this.emit_(this.applyOptOut(header), header.length);
       } else {
         this.emit_(header, header.length);
       }
-      if ((this.tracksOpens() || this.tracksClicks()) && isEligibleHtmlPart(obj)) {
+      // A header block cut off by the end of the input (no blank line) has no body to put anything in.
+      if ((this.tracksOpens() || this.tracksClicks()) && isEligibleHtmlPart(obj) && /\n\r?\n$/.test(header.subarray(-4).toString('latin1'))) {
         this.pending = { node: obj, headerBytes: header, chunks: [], size: 0 };
       }
       return;
     }
-    const value = obj.value ?? Buffer.alloc(0);
+    const value = piece;
     const p = this.pending;
     if (p && obj.type === 'body' && obj.node === p.node) {
       p.chunks.push(value);
@@ -177,7 +196,6 @@ export class RewriteStream extends Transform {
       if (p.size > MAX_HTML_PART_BYTES) {
         this.warn(`text/html part larger than ${MAX_HTML_PART_BYTES} bytes passed through unchanged`);
         this.pending = undefined;
-        this.oversized = p.node;
         this.emit_(Buffer.concat(p.chunks), p.size);
       }
       return;
@@ -250,15 +268,13 @@ export class RewriteStream extends Transform {
     this.raw = true;
     this.pending = undefined;
     this.warn(`message could not be parsed safely (${err.message}); passed through unchanged from byte ${this.written}`);
-    let rest = Buffer.concat(this.kept);
-    rest = rest.subarray(this.written - this.keptFrom);
+    let rest = this.input.rest(this.written);
     if (!this.rootDone) {
       // The top-level header never got through the splitter: still remove the opt-out header.
       const end = headerEnd(rest);
       rest = Buffer.concat([this.applyOptOut(rest.subarray(0, end)), rest.subarray(end)]);
       this.rootDone = true;
     }
-    this.kept = [];
     if (rest.length) this.push(rest);
   }
 }

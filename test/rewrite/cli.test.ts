@@ -6,9 +6,9 @@ import path from 'node:path';
 import { runCli } from '../helpers/spawn-cli.ts';
 import { rewriteMessage } from '../../src/rewrite/index.ts';
 import { keyringFromSecret, TokenSigner } from '../../src/tracking/tokens.ts';
-import { decodeBody, htmlMessage, htmlParts } from './helpers.ts';
+import { decodeBody, htmlMessage, htmlParts, sharedDir } from './helpers.ts';
 
-const SAMPLE = path.resolve('../shared/anchors/sample-html.eml');
+const SAMPLE = path.join(sharedDir(), 'anchors/sample-html.eml');
 const sample = fs.existsSync(SAMPLE)
   ? fs.readFileSync(SAMPLE)
   : htmlMessage('<html><body><a href="https://example.test/a">a</a><a href="mailto:x@example.test">m</a></body></html>', { cte: 'quoted-printable' });

@@ -1,5 +1,7 @@
 // Test helpers for the rewriter: a signer with a fixed secret, the expected tracking URLs (tokens are
 // deterministic), and a small MIME reader built on mailsplit to look at the parts of an output.
+import fs from 'node:fs';
+import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -68,7 +70,7 @@ export async function readParts(msg: Buffer): Promise<Part[]> {
 export function decodeBody(p: Part): string {
   const enc = (p.node.encoding || '').toLowerCase();
   const bytes = enc === 'base64' ? Buffer.from(p.body.toString('latin1'), 'base64') : enc === 'quoted-printable' ? libqp.decode(p.body) : p.body;
-  return codecFor(p.node.charset)!.decode(bytes);
+  return (codecFor(p.node.charset) ?? codecFor(false))!.decode(bytes);
 }
 
 export async function htmlParts(msg: Buffer): Promise<Part[]> {
@@ -122,4 +124,27 @@ export function htmlMessage(html: string | Buffer, { cte = '7bit', charset = 'ut
     '',
   ].join('\r\n');
   return Buffer.from(eol === '\n' ? text.replace(/\r\n/g, '\n') : text, 'latin1');
+}
+
+/**
+ * The read-only `shared/` folder the project sees at `../shared` (from a worktree under /work/wt/<name>
+ * it is two levels up); MAILBEACON_SHARED_DIR overrides.
+ */
+export function sharedDir(): string {
+  const candidates = [process.env.MAILBEACON_SHARED_DIR, path.resolve('../shared'), path.resolve('../../shared')].filter((p): p is string => !!p);
+  return candidates.find((p) => fs.existsSync(path.join(p, 'corpus'))) ?? candidates[0];
+}
+
+export const CORPUS = path.join(sharedDir(), 'corpus');
+
+/** Every message file of the shared corpus. */
+export function corpusFiles(): string[] {
+  if (!fs.existsSync(CORPUS)) return [];
+  const out: string[] = [];
+  for (const dir of fs.readdirSync(CORPUS)) {
+    const d = path.join(CORPUS, dir);
+    if (!fs.statSync(d).isDirectory()) continue;
+    for (const f of fs.readdirSync(d)) if (/\.(eml|raw|txt)$/.test(f)) out.push(path.join(d, f));
+  }
+  return out.sort();
 }
