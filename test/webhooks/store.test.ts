@@ -62,12 +62,14 @@ for (const dialect of DIALECTS) {
       const all = claims.flat().filter((d) => d.webhookId === 'wh_b' || d.webhookId === 'wh_a');
       assert.ok(all.length >= 40, `all due deliveries claimed (${all.length})`);
       assert.deepEqual(await st.webhooks.claimDue('node-5', now + 1000, now + 16_000, 100), [], 'leased rows are not handed out again');
-      // node-1 died: after its lease, node-5 may take its rows.
-      const mine = claims[0];
+      // A node that got rows died: after its lease, node-5 may take them.
+      const dead = claims.findIndex((c) => c.length > 0);
+      const deadNode = `node-${dead + 1}`;
+      const mine = claims[dead];
       const later = await st.webhooks.claimDue('node-5', now + 15_001, now + 30_000, 100);
       assert.ok(mine.every((d) => later.some((l) => l.id === d.id)));
-      // node-1 comes back and tries to record: refused, node-5's lease stands.
-      const rec = await st.webhooks.finishAttempt('node-1', mine[0].id, { status: 'succeeded', attempts: 1 }, { deliveryId: mine[0].id, attempt: 1, nodeId: 'node-1', startedAt: now, durationMs: 1, statusCode: 200, error: null, outcome: 'success' });
+      // The dead node comes back and tries to record: refused, node-5's lease stands.
+      const rec = await st.webhooks.finishAttempt(deadNode, mine[0].id, { status: 'succeeded', attempts: 1 }, { deliveryId: mine[0].id, attempt: 1, nodeId: deadNode, startedAt: now, durationMs: 1, statusCode: 200, error: null, outcome: 'success' });
       assert.equal(rec, false);
       assert.equal((await st.webhooks.getDeliveryById(mine[0].id))!.lockedBy, 'node-5');
       assert.equal(await st.webhooks.finishAttempt('node-5', mine[0].id, { status: 'succeeded', attempts: 1 }, { deliveryId: mine[0].id, attempt: 1, nodeId: 'node-5', startedAt: now, durationMs: 1, statusCode: 200, error: null, outcome: 'success' }), true);
