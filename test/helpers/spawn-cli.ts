@@ -18,7 +18,7 @@ export function runCli(args: string[], env: Record<string, string>, input?: Buff
 }
 
 /** Starts `mailbeacon serve` and resolves once /healthz answers. */
-export async function spawnServe(env: Record<string, string>, args: string[] = [], timeoutMs = 30_000): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string }> {
+export async function spawnServe(env: Record<string, string>, args: string[] = [], timeoutMs = 120_000): Promise<{ child: ChildProcess; stdout: () => string; stderr: () => string }> {
   const child = spawn(process.execPath, [BIN, 'serve', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
