@@ -263,6 +263,12 @@ export const settings = {
     default: '900',
     schema: z.coerce.number().int().min(1),
   }),
+  apiRateLimit: setting({
+    env: 'MAILBEACON_API_RATE_LIMIT',
+    description: 'Requests per minute allowed on /api/v1 per API key (or per client address without one), with bursts up to the same number; more get 429 with Retry-After. Counted in memory per node. 0: no limit.',
+    default: '600',
+    schema: z.coerce.number().int().min(0),
+  }),
   roles: setting({
     env: 'MAILBEACON_ROLES',
     description: 'Which roles this process runs (comma list of http, smtp, worker, tracking); `serve --roles` overrides.',

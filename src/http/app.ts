@@ -8,6 +8,7 @@ import { apiAuthHook } from './auth.ts';
 import { errorHandler, sendError } from './errors.ts';
 import type { HttpFeature } from './http-feature.ts';
 import { installClientAddress } from './proxy.ts';
+import { apiRateLimitHook } from './rate-limit.ts';
 
 export interface HttpAppOptions {
   features: HttpFeature[];
@@ -73,8 +74,10 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions): Promi
 
   if (apiEnabled) {
     const authenticators = opts.features.flatMap((f) => f.authenticators?.(ctx) ?? []);
+    const rateLimit = apiRateLimitHook(ctx);
     await app.register(
       async (api) => {
+        if (rateLimit) api.addHook('onRequest', rateLimit);
         api.addHook('onRequest', apiAuthHook(ctx, authenticators));
         for (const f of opts.features) await f.api?.(api, ctx);
       },
