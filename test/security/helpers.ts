@@ -43,6 +43,11 @@ export function sampleOf(schema: any): unknown {
     case 'object': {
       const out: Record<string, unknown> = {};
       for (const k of schema.required ?? []) out[k] = sampleOf(schema.properties?.[k] ?? {});
+      // minProperties without required ones: fill optional properties until there are enough.
+      for (const k of Object.keys(schema.properties ?? {})) {
+        if (Object.keys(out).length >= (schema.minProperties ?? 0)) break;
+        if (!(k in out)) out[k] = sampleOf(schema.properties[k]);
+      }
       return out;
     }
     case 'array':

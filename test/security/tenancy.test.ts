@@ -40,9 +40,15 @@ for (const dialect of DIALECTS) {
       assert.equal(cred.status, 201);
       ids['smtp-credentials'] = cred.json.id;
       markers.add(cred.json.username);
-      const domA = await createDomain(ctx, accA.accountId, 'tenant-a-secret.example.test', 'dashboard');
+      // A validated dashboard domain (as after DNS verification) with a custom tracking hostname.
+      const domA = await addDomain(ctx.store, accA.accountId, 'tenant-a-secret.example.test');
       ids.domains = domA.id;
       markers.add(domA.name);
+      const tdoc = (await (await fetch(`${s.baseUrl}/api/openapi.json`)).json()) as any;
+      if (tdoc.paths['/api/v1/domains/{id}/tracking-domain']?.put) {
+        const td = await a('PUT', `/api/v1/domains/${domA.id}/tracking-domain`, { hostname: 'track.tenant-a-secret.example.test' });
+        assert.equal(td.status, 200, td.text);
+      }
       const hook = await a('POST', '/api/v1/webhooks', { url: 'http://127.0.0.1:9/tenant-a-hook', events: ['open'] });
       assert.equal(hook.status, 201, hook.text);
       ids.webhooks = hook.json.id;
@@ -58,8 +64,7 @@ for (const dialect of DIALECTS) {
       doc = (await (await fetch(`${s.baseUrl}/api/openapi.json`)).json());
       if (doc.paths['/api/v1/messages']?.post) {
         // Mail sent through the API, delivered to the outbox by the worker: ids for the message and outbox routes.
-        await addDomain(ctx.store, accA.accountId, 'tenant-a-send.example.test');
-        const sent = await a('POST', '/api/v1/messages', { from: 'news@tenant-a-send.example.test', to: ['tenant-a-rcpt2@example.net'], subject: 'tenant-a-sent', text: 'hello' });
+        const sent = await a('POST', '/api/v1/messages', { from: 'news@tenant-a-secret.example.test', to: ['tenant-a-rcpt2@example.net'], subject: 'tenant-a-sent', text: 'hello' });
         assert.equal(sent.status, 202, sent.text);
         markers.add(sent.json.id).add('tenant-a-sent').add('tenant-a-rcpt2@example.net');
         if (doc.paths['/api/v1/outbox']?.get) await waitFor(async () => (await a('GET', '/api/v1/outbox')).json?.data?.length, 10_000, 'delivery to the outbox');
