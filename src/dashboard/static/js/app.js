@@ -112,7 +112,8 @@ async function route() {
     else if (typeof c === 'function') c();
   } catch (err) {
     if (mine !== seq) return;
-    replace(main, h('h1', { tabindex: '-1' }, 'Something went wrong'), notice('error', err.message || String(err)));
+    const missing = err && err.status === 404;
+    replace(main, h('h1', { tabindex: '-1' }, missing ? 'Not found' : 'Something went wrong'), notice('error', err.message || String(err)));
   }
   if (mine === seq) {
     const h1 = main.querySelector('h1');
