@@ -62,6 +62,11 @@ describe('dashboard in a browser: outbox, open as recipient, live analytics, XSS
     });
 
     const { page } = b;
+    const statsSpans: number[] = [];
+    page.on('request', (req) => {
+      const u = new URL(req.url());
+      if (u.pathname === '/api/v1/stats') statsSpans.push(Date.parse(u.searchParams.get('to')!) - Date.parse(u.searchParams.get('from')!));
+    });
     await page.goto(`${s.baseUrl}/#/analytics`);
     await page.getByLabel('Email').fill('tracking-ui@example.test');
     await page.getByLabel('Password').fill('correct horse battery');
@@ -70,6 +75,7 @@ describe('dashboard in a browser: outbox, open as recipient, live analytics, XSS
     const opensTile = page.locator('[data-metric="Opens"]');
     await opensTile.waitFor();
     assert.equal(await opensTile.textContent(), '0');
+    assert.equal(statsSpans[0], 24 * 3_600_000, 'the default range is the last 24 hours');
     await page.getByText('(connected)').waitFor();
     await page.evaluate(() => { (window as any).__noReload = true; });
 
@@ -101,6 +107,12 @@ describe('dashboard in a browser: outbox, open as recipient, live analytics, XSS
     assert.equal(await page.evaluate(() => (window as any).__noReload), true, 'the analytics page was not reloaded');
     await page.locator('.live-feed li', { hasText: 'reader@example.net' }).first().waitFor();
     await b.screenshot('analytics-live-open');
+    // The other ranges ask for what they say.
+    await page.getByRole('button', { name: 'Last 7 days' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-metric="Opens"]')?.textContent === '1');
+    await page.getByRole('button', { name: 'Last 30 days' }).click();
+    await page.waitForFunction(() => document.querySelector('[data-metric="Opens"]')?.textContent === '1');
+    assert.ok(statsSpans.includes(7 * 86_400_000) && statsSpans.includes(30 * 86_400_000), `spans asked: ${statsSpans}`);
     await tab.screenshot({ path: 'test-artifacts/dashboard/outbox-as-recipient.png', fullPage: true });
     await tab.close();
     void entry;

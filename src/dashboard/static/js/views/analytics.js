@@ -10,7 +10,7 @@ import { listOf } from './domains.js';
 const HOUR = 3_600_000;
 const DAY = 86_400_000;
 const RANGES = [
-  ['24h', 'Last 24 hours', HOUR, 'hour'],
+  ['24h', 'Last 24 hours', 24 * HOUR, 'hour'],
   ['7d', 'Last 7 days', 7 * DAY, 'hour'],
   ['30d', 'Last 30 days', 30 * DAY, 'day'],
 ];

@@ -19,7 +19,13 @@ export function ineligibleReason(d, settings) {
   const s = settings ?? {};
   if (s.eligible === true) return null;
   const reason = s.tracking?.reason ?? d.tracking?.reason;
-  if (typeof reason === 'string' && reason) return `Open tracking is not available: ${reason.replace(/^tracking /, 'it ')}.`.replace(/\.\.$/, '.');
+  if (typeof reason === 'string' && reason) {
+    // The API speaks to API users; say the same in dashboard terms.
+    const text = reason.replace(/^tracking /, 'it ')
+      .replace(/Add it with POST \/api\/v1\/domains/, 'Add it on the Domains page')
+      .replace(/call POST \/api\/v1\/domains\/\{id\}\/verify/, 'press Verify below');
+    return `Open tracking is not available: ${text}.`.replace(/\.\.$/, '.');
+  }
   if (s.eligible === false) return 'Open tracking is not available for this domain.';
   if (d.source !== 'dashboard') return `Open tracking is not available: it needs a domain validated in the dashboard; ${d.name}: ${SOURCE_WHY[d.source] ?? `came in as ${d.source}`}.`;
   if (d.status !== 'validated') return `Open tracking is not available: it needs a validated domain; ${d.name} is ${d.status === 'failed' ? 'failing validation' : 'not verified yet'}: publish its DNS records and press Verify.`;
@@ -44,10 +50,9 @@ export function checksList(checks) {
   )));
 }
 
-/** A Verify button that asks DNS now and shows each record's result in `out`. */
-export function verifyButton(d, out, after) {
+/** A Verify button that asks DNS now, with the region where each record's result appears. */
+export function verifyBlock(d, after) {
   const region = h('div', { 'aria-live': 'polite' });
-  out.append(region);
   const btn = h('button', { type: 'button', onclick: async () => {
     btn.disabled = true;
     replace(region, h('p', { class: 'muted' }, 'Checking DNS…'));
@@ -65,7 +70,7 @@ export function verifyButton(d, out, after) {
       btn.disabled = false;
     }
   } }, 'Verify');
-  return btn;
+  return h('div', { class: 'verify' }, h('div', { class: 'actions' }, btn), region);
 }
 
 export async function render(main, { args }) {
@@ -100,11 +105,10 @@ export async function render(main, { args }) {
 }
 
 function renderDns(box, d) {
-  const out = h('div');
   replace(box, h('h2', { id: 'dns-h' }, 'DNS records'),
     d.status === 'validated' ? h('p', null, `Verified ${fmtTime(d.verifiedAt)}; re-checked ${fmtTime(d.lastCheckedAt)}.`) : h('p', null, 'Publish these records at your DNS provider, then press Verify.'),
-    dnsRecordsTable(d.dnsRecords ?? []), out);
-  if (d.source === 'dashboard') out.prepend(h('div', { class: 'actions' }, verifyButton(d, out, () => setTimeout(() => window.dispatchEvent(new window.HashChangeEvent('hashchange')), 1500))));
+    dnsRecordsTable(d.dnsRecords ?? []),
+    d.source === 'dashboard' ? verifyBlock(d) : null);
 }
 
 function renderSettings(box, d, settings) {
@@ -167,8 +171,8 @@ async function renderTrackingDomain(box, d) {
     replace(box, head, h('form', { class: 'inline', onsubmit: async (e) => {
       e.preventDefault();
       try {
-        await api.put(base, { hostname: host.value.trim() });
-        await renderTrackingDomain(box, { ...d, trackingDomain: undefined });
+        const set = await api.put(base, { hostname: host.value.trim() });
+        await renderTrackingDomain(box, { ...d, trackingDomain: set });
       } catch (err) {
         replace(status, notice('error', err.fields?.hostname ? `Hostname ${err.fields.hostname}` : err.message));
       }
@@ -194,7 +198,7 @@ async function renderTrackingDomain(box, d) {
         e.target.disabled = true;
         try {
           const r = await api.post(`${base}/verify`);
-          await renderTrackingDomain(box, { ...d, trackingDomain: r && r.hostname ? r : undefined });
+          await renderTrackingDomain(box, { ...d, trackingDomain: r && r.hostname ? r : td });
           box.append(notice(r?.status === 'verified' ? 'ok' : 'error', `CNAME check: ${r?.status ?? 'done'}`), checksList(r?.checks ?? []));
         } catch (err) { replace(status, notice('error', err.message)); e.target.disabled = false; }
       } }, 'Verify CNAME'),

@@ -1,7 +1,7 @@
 // Domains: the list with source and status badges, and adding a domain (→ DNS records + Verify).
 import { api, isMissing } from '../api.js';
 import { h, replace, field, notice, table, badge, fmtTime } from '../dom.js';
-import { dnsRecordsTable, verifyButton } from './domain.js';
+import { dnsRecordsTable, verifyBlock } from './domain.js';
 
 export const SOURCE_LABEL = { dashboard: 'dashboard', control_panel: 'control panel', manual_dns: 'manual DNS' };
 
@@ -36,7 +36,8 @@ export async function render(main) {
       replace(result,
         notice('ok', `${d.name} was added. Publish these DNS records, then verify.`),
         dnsRecordsTable(d.dnsRecords ?? []),
-        h('div', { class: 'actions' }, verifyButton(d, result), ' ', h('a', { href: `#/domains/${encodeURIComponent(d.id)}`, class: 'button-link' }, 'Open domain')),
+        verifyBlock(d),
+        h('p', null, h('a', { href: `#/domains/${encodeURIComponent(d.id)}` }, `Open ${d.name}: settings and tracking`)),
       );
     } catch (err) {
       replace(result, notice('error', err.fields?.name ? `Domain ${err.fields.name}` : err.message));
