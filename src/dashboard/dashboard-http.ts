@@ -112,9 +112,9 @@ export const dashboardFeature: HttpFeature = {
     });
   },
 
-  root(app, ctx) {
-    // Tracking-only nodes (no /api/v1, hence no OpenAPI decorator) do not serve the dashboard.
-    if (!app.hasDecorator('swagger')) return;
+  root(app, ctx, opts) {
+    // Tracking-only nodes do not serve the dashboard.
+    if (!opts.apiEnabled) return;
     const { sessions, live } = servicesOf(ctx);
     assets ??= loadAssets();
     const files = assets;

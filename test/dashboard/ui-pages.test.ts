@@ -57,7 +57,6 @@ describe('dashboard in a browser: every page', () => {
       }).length,
     );
     assert.equal(unlabelled, 0);
-    // Only missing-API 404s (views degrade while those land) may appear; never a script error.
-    assert.deepEqual(b.problems.filter((p) => !/status of 404/.test(p)), []);
+    assert.deepEqual(b.problems, []);
   });
 });
