@@ -1,6 +1,6 @@
 // Builds the HTTP application: health, metrics, OpenAPI, /api/v1 behind auth, and every feature's routes.
 import http from 'node:http';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { AppContext } from '../app-context.ts';
@@ -29,7 +29,8 @@ export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions): Promi
         }
       : {}),
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Our own onResponse hook logs one http.request line per request (with a stable event name).
+    logController: new LogController({ disableRequestLogging: true }),
     // Proxy headers are handled by installClientAddress (Forwarded + X-Forwarded-*, right-most untrusted hop).
     trustProxy: false,
     bodyLimit: 1024 * 1024,
