@@ -6,11 +6,18 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnServe, exited, freePort } from '../helpers/spawn-cli.ts';
+import type { ChildProcess } from 'node:child_process';
+import { spawnServe, freePort } from '../helpers/spawn-cli.ts';
 import { openStore } from '../../src/store/store.ts';
 import { createAccount } from '../../src/accounts/account-service.ts';
 import { insertEvents } from '../helpers/events.ts';
 import { startReceiver, waitFor } from './receiver.ts';
+
+/** Resolves with the signal once the child is gone (also when it is gone already). */
+function gone(child: ChildProcess): Promise<string | number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.signalCode ?? child.exitCode);
+  return new Promise((r) => child.once('exit', (code, signal) => r(signal ?? code)));
+}
 
 test('kill -9 during a delivery: after restart every event still arrives', { timeout: 90_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-crash-'));
@@ -42,7 +49,7 @@ test('kill -9 during a delivery: after restart every event still arrives', { tim
     rx.onRequest = () => child.kill('SIGKILL');
     const [first] = await insertEvents(store, [{ accountId: acc.accountId, type: 'open', recipient: 'one@example.org' }]);
     await waitFor(() => rx.received.length >= 1, 'the first attempt', 20_000);
-    assert.equal(await exited(child), null, 'killed by a signal');
+    assert.equal(await gone(child), 'SIGKILL');
     rx.onRequest = undefined;
     const [second] = await insertEvents(store, [{ accountId: acc.accountId, type: 'open', recipient: 'two@example.org' }]);
 
@@ -58,7 +65,7 @@ test('kill -9 during a delivery: after restart every event still arrives', { tim
     assert.deepEqual(log.map((d: any) => d.eventId).sort(), [`evt_${first}`, `evt_${second}`].sort());
   } finally {
     srv.child.kill('SIGKILL');
-    await exited(srv.child);
+    await gone(srv.child);
     await store.close();
     await rx.close();
     fs.rmSync(dir, { recursive: true, force: true });
