@@ -1,22 +1,24 @@
-// In a real browser: add a domain (DNS records + Verify with per-record results), then on a validated
-// domain: Settings → Open Tracking on → the deliverability warning → Save → a reload shows it on. Ineligible
+// In a real browser, with a real DNS server (Debian's dnsmasq on loopback): add a domain (DNS records +
+// Verify with per-record results), publish the records, Verify → validated, and the Open Tracking switch
+// unlocks; Settings → Open Tracking on → the deliverability warning → Save → a reload shows it on. Ineligible
 // domains (not validated, control panel, manual DNS) show a disabled switch with the reason; a save the API
 // refuses (409 domain_not_eligible) shows the API's message. The custom tracking domain section. Another
 // account's domain is not shown.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { freePort } from '../helpers/spawn-cli.ts';
-import { createDomain } from '../../src/domains/domain-service.ts';
+import { createDomain, dnsRecordsFor } from '../../src/domains/domain-service.ts';
+import { Dnsmasq } from '../domains/dnsmasq.ts';
 import { launchBrowser, type TestBrowser } from './browser.ts';
 
 describe('dashboard in a browser: domains and the Open Tracking setting', () => {
   let s: TestServer;
   let b: TestBrowser;
   let accountId: string;
+  let dns: Dnsmasq;
   before(async () => {
-    // A loopback port nobody listens on: DNS questions fail at once (ICMP port unreachable).
-    s = await startTestServer({ env: { MAILBEACON_DNS_SERVERS: `127.0.0.1:${await freePort()}` } });
+    dns = await Dnsmasq.start({});
+    s = await startTestServer({ env: { MAILBEACON_DNS_SERVERS: dns.server } });
     b = await launchBrowser();
     accountId = (await s.account('domains-ui@example.test')).accountId;
     const { page } = b;
@@ -29,6 +31,7 @@ describe('dashboard in a browser: domains and the Open Tracking setting', () => 
   after(async () => {
     await b?.close();
     await s?.stop();
+    await dns?.stop();
   });
 
   const api = (path: string) => s.server.ctx.store.domains.list(accountId).then((l) => l.find((d) => d.name === path));
@@ -67,14 +70,23 @@ describe('dashboard in a browser: domains and the Open Tracking setting', () => 
     assert.equal(await toggle.getAttribute('aria-describedby'), await page.locator('.ineligible').getAttribute('id'));
   });
 
-  test('validated domain: Open Tracking on → warning → Save → reload shows it on', async () => {
+  test('publish the records, Verify → validated: Open Tracking unlocks; on → warning → Save → reload shows it on', async () => {
     const { page } = b;
     const d = (await api('send.example.test'))!;
-    await s.server.ctx.store.domains.update(accountId, d.id, { status: 'validated', statusReason: null, verifiedAt: Date.now() });
+    const txt: Record<string, string[]> = {};
+    for (const r of dnsRecordsFor(d)) (txt[r.name] ??= []).push(r.value);
+    await dns.set({ txt });
     await page.goto(`${s.baseUrl}/#/domains`);
     await page.getByRole('link', { name: 'send.example.test' }).click();
     const toggle = page.getByLabel('Open Tracking');
     await toggle.waitFor();
+    assert.equal(await toggle.isDisabled(), true);
+    await page.getByRole('button', { name: 'Verify' }).click();
+    await page.getByText('Status: validated').waitFor();
+    assert.ok((await page.locator('ul.checks li.ok').count()) >= 2, 'the required records check out');
+    // The switch unlocks without a reload.
+    await page.waitForFunction(() => !(document.querySelector('input[name=openTracking]') as HTMLInputElement).disabled);
+    await b.screenshot('domain-verified');
     assert.equal(await toggle.isDisabled(), false);
     assert.equal(await toggle.isChecked(), false);
     const warning = page.locator('#tracking-warning');
@@ -147,6 +159,15 @@ describe('dashboard in a browser: domains and the Open Tracking setting', () => 
     assert.match(text, /Certificate/);
     await page.getByRole('button', { name: 'Verify CNAME' }).click();
     await section.getByText(/CNAME check:/).waitFor();
+    assert.doesNotMatch((await section.textContent())!, /CNAME check: verified/);
+    // Publish the CNAME (to the default tracking host) and check again.
+    const target = new URL(s.server.ctx.config.publicUrl).hostname;
+    const txt: Record<string, string[]> = {};
+    for (const r of dnsRecordsFor(d)) (txt[r.name] ??= []).push(r.value);
+    await dns.set({ txt, a: { [target]: '127.0.0.1' }, cname: { 'track.send.example.test': target } });
+    await page.getByRole('button', { name: 'Verify CNAME' }).click();
+    await section.getByText('CNAME check: verified').waitFor();
+    assert.match((await section.textContent())!, /New mail uses/);
     await b.screenshot('tracking-domain');
   });
 

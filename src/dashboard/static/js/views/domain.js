@@ -63,7 +63,7 @@ export function verifyBlock(d, after) {
         r.statusReason ? h('p', null, r.statusReason) : null,
         checksList(r.checks ?? []),
       );
-      if (after) after(r);
+      if (after) await after(r);
     } catch (err) {
       replace(region, notice('error', err.message));
     } finally {
@@ -86,10 +86,23 @@ export async function render(main, { args }) {
   const dnsBox = h('section', { class: 'card', 'aria-labelledby': 'dns-h' });
   const setBox = h('section', { class: 'card', 'aria-labelledby': 'settings-h', id: 'settings' });
   const tdBox = h('section', { class: 'card', 'aria-labelledby': 'td-h' });
+  const statusLine = h('p');
+  const showStatus = (dom) => replace(statusLine, badge(SOURCE_LABEL[dom.source] ?? dom.source, `source-${dom.source}`), ' ', badge(dom.status, dom.status),
+    dom.statusReason ? h('span', { class: 'muted' }, ` ${dom.statusReason}`) : null);
+  showStatus(d);
+  // After Verify: a domain that became validated (or stopped being) gets its settings redrawn at once, so
+  // the Open Tracking switch unlocks without a reload; the per-record results stay on screen.
+  const afterVerify = async (r) => {
+    if (r.status === d.status) return;
+    const [fresh, freshSettings] = await Promise.all([api.get(path), settings ? api.get(`${path}/settings`) : null]);
+    Object.assign(d, fresh);
+    showStatus(d);
+    renderSettings(setBox, d, freshSettings);
+    await renderTrackingDomain(tdBox, d);
+  };
   replace(main,
     h('h1', null, d.name),
-    h('p', null, badge(SOURCE_LABEL[d.source] ?? d.source, `source-${d.source}`), ' ', badge(d.status, d.status),
-      d.statusReason ? h('span', { class: 'muted' }, ` ${d.statusReason}`) : null),
+    statusLine,
     h('p', null, h('a', { href: `#/analytics?domain=${encodeURIComponent(d.id)}` }, `Analytics for ${d.name}`)),
     setBox, tdBox, dnsBox,
     h('section', { class: 'card danger-zone' }, h('h2', null, 'Remove domain'),
@@ -99,16 +112,16 @@ export async function render(main, { args }) {
         location.hash = '#/domains';
       } }, `Remove ${d.name}`)),
   );
-  renderDns(dnsBox, d);
+  renderDns(dnsBox, d, afterVerify);
   renderSettings(setBox, d, settings);
   await renderTrackingDomain(tdBox, d);
 }
 
-function renderDns(box, d) {
+function renderDns(box, d, afterVerify) {
   replace(box, h('h2', { id: 'dns-h' }, 'DNS records'),
     d.status === 'validated' ? h('p', null, `Verified ${fmtTime(d.verifiedAt)}; re-checked ${fmtTime(d.lastCheckedAt)}.`) : h('p', null, 'Publish these records at your DNS provider, then press Verify.'),
     dnsRecordsTable(d.dnsRecords ?? []),
-    d.source === 'dashboard' ? verifyBlock(d) : null);
+    d.source === 'dashboard' ? verifyBlock(d, afterVerify) : null);
 }
 
 function renderSettings(box, d, settings) {
