@@ -2,7 +2,7 @@
 // the address and the timing relative to delivery. Pure: no I/O, no clock; every input is a parameter, and
 // the raw signals come back too so they can be stored with the event and the rules improved later.
 import { UAParser } from 'ua-parser-js';
-import { cidrMatcher } from './ip.ts';
+import { cidrMatcher, parseIp } from './ip.ts';
 
 export type Classification = 'human' | 'machine';
 export type Reason = 'apple_mpp' | 'google_proxy' | 'yahoo_proxy' | 'scanner' | 'prefetch' | 'head' | 'bot' | 'client';
@@ -78,8 +78,9 @@ function mailClient(ua: string): ClientGuess | undefined {
   return undefined;
 }
 
-const matcherCache = new Map<string, (ip: string) => boolean>();
-function scannerMatcher(list: readonly string[] | undefined): (ip: string) => boolean {
+type Matcher = (ip: Uint8Array | undefined) => boolean;
+const matcherCache = new Map<string, Matcher>();
+function scannerMatcher(list: readonly string[] | undefined): Matcher {
   if (!list?.length) return () => false;
   const key = list.join(',');
   let m = matcherCache.get(key);
@@ -90,24 +91,64 @@ function scannerMatcher(list: readonly string[] | undefined): (ip: string) => bo
   return m;
 }
 
-export function classify(hit: Hit, opts: ClassifyOptions): Verdict {
-  const ua = hit.userAgent.trim();
+interface UaFacts {
+  clientName: string | null;
+  clientVersion: string | null;
+  os: string | null;
+  osVersion: string | null;
+  device: string | null;
+  appleGenericUa: boolean;
+  bot: boolean;
+  scanner: boolean;
+  google: boolean;
+  yahoo: boolean;
+}
+
+// Parsing a user agent costs far more than everything else on the pixel's path, and mail traffic repeats
+// the same few hundred strings: remember the facts per string (bounded, oldest dropped first).
+const uaCache = new Map<string, UaFacts>();
+const UA_CACHE_MAX = 5000;
+
+function uaFacts(ua: string): UaFacts {
+  const hit = uaCache.get(ua);
+  if (hit) return hit;
   const parsed = UAParser(ua);
   const guess = mailClient(ua);
-  const signals: Verdict['signals'] = {};
-  const base = {
+  const facts: UaFacts = {
     clientName: guess?.name ?? parsed.browser.name ?? null,
     clientVersion: guess ? guess.version : parsed.browser.version ?? null,
     os: parsed.os.name ?? null,
     osVersion: parsed.os.version ?? null,
     device: parsed.device.type ?? (parsed.os.name ? 'desktop' : null),
+    appleGenericUa: APPLE_GENERIC.test(ua) || BARE_MOZILLA.test(ua),
+    bot: !ua || BOT_UA.test(ua),
+    scanner: SCANNER_UA.test(ua),
+    google: /GoogleImageProxy/.test(ua),
+    yahoo: /YahooMailProxy/.test(ua),
+  };
+  if (uaCache.size >= UA_CACHE_MAX) uaCache.delete(uaCache.keys().next().value!);
+  uaCache.set(ua, facts);
+  return facts;
+}
+
+export function classify(hit: Hit, opts: ClassifyOptions): Verdict {
+  const ua = hit.userAgent.trim();
+  const f = uaFacts(ua);
+  const signals: Verdict['signals'] = {};
+  const base = {
+    clientName: f.clientName,
+    clientVersion: f.clientVersion,
+    os: f.os,
+    osVersion: f.osVersion,
+    device: f.device,
     proxied: false,
   };
   const verdict = (classification: Classification, reason: Reason, extra: Partial<Verdict> = {}): Verdict => ({ ...base, classification, reason, signals, ...extra });
 
-  const appleRange = isApple(hit.ip);
-  const appleGenericUa = APPLE_GENERIC.test(ua) || BARE_MOZILLA.test(ua);
-  const scannerNet = scannerMatcher(opts.scannerNetworks)(hit.ip);
+  const ipBytes = parseIp(hit.ip);
+  const appleRange = isApple(ipBytes);
+  const appleGenericUa = f.appleGenericUa;
+  const scannerNet = scannerMatcher(opts.scannerNetworks)(ipBytes);
   if (appleRange) signals.appleRange = true;
   if (appleGenericUa) signals.appleGenericUa = true;
   if (scannerNet) signals.scannerNetwork = true;
@@ -115,14 +156,14 @@ export function classify(hit: Hit, opts: ClassifyOptions): Verdict {
   if (hit.recentOtherClicks) signals.recentOtherClicks = hit.recentOtherClicks;
 
   if (hit.method === 'HEAD') return verdict('machine', 'head');
-  if (!ua || BOT_UA.test(ua)) return verdict('machine', 'bot');
-  if (SCANNER_UA.test(ua) || scannerNet) return verdict('machine', 'scanner');
+  if (f.bot) return verdict('machine', 'bot');
+  if (f.scanner || scannerNet) return verdict('machine', 'scanner');
   if (appleRange || appleGenericUa) {
     // MPP hides the real client: the proxy fetches on the recipient's behalf (whether or not they read it).
     return verdict('machine', 'apple_mpp', { clientName: 'Apple Mail', clientVersion: null, proxied: true });
   }
-  if (/GoogleImageProxy/.test(ua)) return verdict('human', 'google_proxy', { clientName: 'Gmail', clientVersion: null, os: null, osVersion: null, device: null, proxied: true });
-  if (/YahooMailProxy/.test(ua)) return verdict('human', 'yahoo_proxy', { clientName: 'Yahoo Mail', clientVersion: null, os: null, osVersion: null, device: null, proxied: true });
+  if (f.google) return verdict('human', 'google_proxy', { clientName: 'Gmail', clientVersion: null, os: null, osVersion: null, device: null, proxied: true });
+  if (f.yahoo) return verdict('human', 'yahoo_proxy', { clientName: 'Yahoo Mail', clientVersion: null, os: null, osVersion: null, device: null, proxied: true });
   if (hit.kind === 'click' && (hit.recentOtherClicks ?? 0) >= (opts.manyClicks ?? 3)) return verdict('machine', 'scanner');
   if (hit.sinceDeliveryMs !== undefined && hit.sinceDeliveryMs >= 0 && hit.sinceDeliveryMs <= opts.prefetchSeconds * 1000) return verdict('machine', 'prefetch');
   return verdict('human', 'client');

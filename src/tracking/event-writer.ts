@@ -26,97 +26,145 @@ const HOUR = 3_600_000;
 const CLICK_WINDOW_MS = 5_000;
 const DOMAIN_TTL_MS = 10_000;
 
+/** Which hit may claim a first open / first click: the first of each (copy, kind) in the batch. */
+function planClaims(hits: TrackHit[], copies: Map<string, CopyInfo>) {
+  const claims: { copyId: string; kind: string; at: number }[] = [];
+  const claimedBy = new Map<string, number>();
+  hits.forEach((h, i) => {
+    if (!copies.has(h.copyId) || h.method === 'HEAD') return;
+    for (const kind of h.kind === 'click' ? ['click', 'open'] : ['open']) {
+      const k = `${h.copyId} ${kind}`;
+      if (claimedBy.has(k)) continue;
+      claimedBy.set(k, i);
+      claims.push({ copyId: h.copyId, kind, at: h.at });
+    }
+  });
+  return { claims, claimedBy };
+}
+
 export class EventWriter {
   private readonly domainCache = new Map<string, { ipTruncation: boolean; until: number }>();
   /** Recent clicks per copy on this node (bounded), for "many links clicked within seconds". */
   private readonly recentClicks = new Map<string, { linkIndex: number; at: number }[]>();
+  /** (copy, kind) pairs known to have their first event claimed already (bounded). */
+  private readonly claimed = new Set<string>();
+
+  private remember(key: string) {
+    if (this.claimed.size >= 200_000) this.claimed.delete(this.claimed.values().next().value!);
+    this.claimed.add(key);
+  }
 
   constructor(private readonly repo: TrackingRepo, private readonly opts: ClassifyOptions, private readonly now: () => number) {}
 
   async write(hits: TrackHit[]): Promise<HitOutcome[]> {
     const ids = [...new Set(hits.map((h) => h.copyId))];
+    // SQLite: one synchronous transaction of prepared statements (fast path).
+    const sync = this.repo.runSync((ops) => {
+      const copies = new Map<string, CopyInfo>();
+      for (const id of ids) {
+        const c = ops.copy(id);
+        if (c) copies.set(id, c);
+      }
+      const privacy = this.privacyFromCache(copies, (missing) => new Map(missing.map((id) => [id, ops.ipTruncation(id) ?? false])));
+      const { claims, claimedBy } = planClaims(hits, copies);
+      // A (copy, kind) this node has seen claimed needs no insert attempt: claims are never undone.
+      const won = new Set(claims.filter((c) => !this.claimed.has(`${c.copyId} ${c.kind}`) && ops.claimFirst(c.copyId, c.kind, c.at)).map((c) => `${c.copyId} ${c.kind}`));
+      const b = this.build(hits, copies, privacy as Map<string, boolean>, claimedBy, won);
+      for (const e of b.events) ops.insertEvent(e);
+      for (const h of b.hourly) ops.addHourly(h);
+      for (const x of b.breakdown) ops.addBreakdown(x);
+      return { claims, outcomes: b.outcomes };
+    });
+    if (sync) {
+      // Only after the commit: a rolled-back claim must not be remembered.
+      for (const c of sync.value.claims) this.remember(`${c.copyId} ${c.kind}`);
+      return sync.value.outcomes;
+    }
     return this.repo.transaction(async (trx) => {
       const copies = await this.repo.copies(trx, ids);
-      const privacy = await this.privacy(trx, copies);
-
-      // Which hits may claim a first open / first click (one claim per copy and kind in the batch).
-      const claims: { copyId: string; kind: string; at: number }[] = [];
-      const claimedBy = new Map<string, number>();
-      hits.forEach((h, i) => {
-        if (!copies.has(h.copyId) || h.method === 'HEAD') return;
-        for (const kind of h.kind === 'click' ? ['click', 'open'] : ['open']) {
-          const k = `${h.copyId} ${kind}`;
-          if (claimedBy.has(k)) continue;
-          claimedBy.set(k, i);
-          claims.push({ copyId: h.copyId, kind, at: h.at });
-        }
+      const privacy = await this.privacyFromCache(copies, async (missing) => {
+        const rows = await this.repo.domainPrivacy(trx, missing);
+        return new Map(missing.map((id) => [id, rows.get(id)?.ipTruncation ?? false]));
       });
-      const won = claims.length ? await this.repo.claimFirsts(trx, claims) : new Set<string>();
-      const isFirst = (i: number, kind: string, copyId: string) => claimedBy.get(`${copyId} ${kind}`) === i && won.has(`${copyId} ${kind}`);
-
-      const events: Insertable<EventsTable>[] = [];
-      const hourly = new Map<string, HourlyDelta>();
-      const breakdown = new Map<string, BreakdownDelta>();
-      const outcomes: HitOutcome[] = hits.map((h, i) => {
-        const copy = copies.get(h.copyId);
-        if (!copy) return 'unknown_copy';
-        const v = classify({
-          kind: h.kind,
-          method: h.method,
-          userAgent: h.userAgent,
-          ip: h.ip,
-          sinceDeliveryMs: copy.deliveredAt === null ? undefined : h.at - copy.deliveredAt,
-          recentOtherClicks: h.kind === 'click' && h.method !== 'HEAD' ? this.noteClick(h) : undefined,
-        }, this.opts);
-        const trunc = copy.domainId ? privacy.get(copy.domainId) : false;
-        const ip = trunc ? truncateIp(h.ip) : h.ip;
-        if (h.method === 'HEAD') {
-          events.push(this.row(copy, h, v, ip, h.kind === 'open' ? 'open_signal' : 'click_signal', false, {}));
-          return 'recorded';
-        }
-        if (h.kind === 'click') {
-          // A click on a copy never opened: the images were blocked, so it was opened too (implied open).
-          if (isFirst(i, 'open', h.copyId)) {
-            events.push(this.row(copy, h, v, ip, 'open', true, { implied: true }));
-            this.count(hourly, breakdown, copy, h.at, v, 'open', true);
-          }
-          const first = isFirst(i, 'click', h.copyId);
-          events.push(this.row(copy, h, v, ip, 'click', first, {}));
-          this.count(hourly, breakdown, copy, h.at, v, 'click', first);
-        } else {
-          const first = isFirst(i, 'open', h.copyId);
-          events.push(this.row(copy, h, v, ip, 'open', first, {}));
-          this.count(hourly, breakdown, copy, h.at, v, 'open', first);
-        }
-        return 'recorded';
-      });
-      if (events.length) await this.repo.insertEvents(trx, events);
-      if (hourly.size) await this.repo.addHourly(trx, [...hourly.values()]);
-      if (breakdown.size) await this.repo.addBreakdown(trx, [...breakdown.values()]);
+      const { claims, claimedBy } = planClaims(hits, copies);
+      const todo = claims.filter((c) => !this.claimed.has(`${c.copyId} ${c.kind}`));
+      const won = todo.length ? await this.repo.claimFirsts(trx, todo) : new Set<string>();
+      const b = this.build(hits, copies, privacy, claimedBy, won);
+      if (b.events.length) await this.repo.insertEvents(trx, b.events);
+      if (b.hourly.length) await this.repo.addHourly(trx, b.hourly);
+      if (b.breakdown.length) await this.repo.addBreakdown(trx, b.breakdown);
+      return { claims, outcomes: b.outcomes };
+    }).then(({ claims, outcomes }) => {
+      // Only after the commit: a rolled-back claim must not be remembered.
+      for (const c of claims) this.remember(`${c.copyId} ${c.kind}`);
       return outcomes;
     });
   }
 
-  private async privacy(trx: Parameters<TrackingRepo['copies']>[0], copies: Map<string, CopyInfo>): Promise<Map<string, boolean>> {
+  /** Classifies every hit and builds the event rows and rollup deltas of the batch. */
+  private build(hits: TrackHit[], copies: Map<string, CopyInfo>, privacy: Map<string, boolean>, claimedBy: Map<string, number>, won: Set<string>) {
+    const isFirst = (i: number, kind: string, copyId: string) => claimedBy.get(`${copyId} ${kind}`) === i && won.has(`${copyId} ${kind}`);
+    const events: Insertable<EventsTable>[] = [];
+    const hourly = new Map<string, HourlyDelta>();
+    const breakdown = new Map<string, BreakdownDelta>();
+    const outcomes: HitOutcome[] = hits.map((h, i) => {
+      const copy = copies.get(h.copyId);
+      if (!copy) return 'unknown_copy';
+      const v = classify({
+        kind: h.kind,
+        method: h.method,
+        userAgent: h.userAgent,
+        ip: h.ip,
+        sinceDeliveryMs: copy.deliveredAt === null ? undefined : h.at - copy.deliveredAt,
+        recentOtherClicks: h.kind === 'click' && h.method !== 'HEAD' ? this.noteClick(h) : undefined,
+      }, this.opts);
+      const trunc = copy.domainId ? privacy.get(copy.domainId) : false;
+      const ip = trunc ? truncateIp(h.ip) : h.ip;
+      if (h.method === 'HEAD') {
+        events.push(this.row(copy, h, v, ip, h.kind === 'open' ? 'open_signal' : 'click_signal', false, {}));
+        return 'recorded';
+      }
+      if (h.kind === 'click') {
+        // A click on a copy never opened: the images were blocked, so it was opened too (implied open).
+        if (isFirst(i, 'open', h.copyId)) {
+          events.push(this.row(copy, h, v, ip, 'open', true, { implied: true }));
+          this.count(hourly, breakdown, copy, h.at, v, 'open', true);
+        }
+        const first = isFirst(i, 'click', h.copyId);
+        events.push(this.row(copy, h, v, ip, 'click', first, {}));
+        this.count(hourly, breakdown, copy, h.at, v, 'click', first);
+      } else {
+        const first = isFirst(i, 'open', h.copyId);
+        events.push(this.row(copy, h, v, ip, 'open', first, {}));
+        this.count(hourly, breakdown, copy, h.at, v, 'open', first);
+      }
+      return 'recorded';
+    });
+    return { events, hourly: [...hourly.values()], breakdown: [...breakdown.values()], outcomes };
+  }
+
+  /** ip_truncation per domain of the batch, from a short-lived cache; `load` fetches the misses. */
+  private privacyFromCache<R extends Map<string, boolean> | Promise<Map<string, boolean>>>(copies: Map<string, CopyInfo>, load: (missing: string[]) => R): R {
     const now = this.now();
     const out = new Map<string, boolean>();
-    const missing: string[] = [];
+    const missing = new Set<string>();
     for (const c of copies.values()) {
       if (!c.domainId || out.has(c.domainId)) continue;
       const hit = this.domainCache.get(c.domainId);
       if (hit && hit.until > now) out.set(c.domainId, hit.ipTruncation);
-      else missing.push(c.domainId);
+      else missing.add(c.domainId);
     }
-    if (missing.length) {
-      const rows = await this.repo.domainPrivacy(trx, [...new Set(missing)]);
-      for (const id of missing) {
-        const ipTruncation = rows.get(id)?.ipTruncation ?? false;
+    const merge = (rows: Map<string, boolean>) => {
+      if (this.domainCache.size > 10_000) this.domainCache.clear();
+      for (const [id, ipTruncation] of rows) {
         out.set(id, ipTruncation);
         this.domainCache.set(id, { ipTruncation, until: now + DOMAIN_TTL_MS });
       }
-      if (this.domainCache.size > 10_000) this.domainCache.clear();
-    }
-    return out;
+      return out;
+    };
+    if (!missing.size) return out as R;
+    const loaded = load([...missing]);
+    return (loaded instanceof Promise ? loaded.then(merge) : merge(loaded)) as R;
   }
 
   /** Records a click and returns how many OTHER links of the copy were clicked in the window. */

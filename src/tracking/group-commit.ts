@@ -11,7 +11,6 @@ export class GroupCommit<T, R> {
   private pending: Pending<T, R>[] = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private writing: Promise<void> | undefined;
-  private flushAfterWrite = false;
 
   constructor(
     private readonly write: (items: T[]) => Promise<R[]>,
@@ -37,10 +36,7 @@ export class GroupCommit<T, R> {
 
   private flush(): void {
     this.clearTimer();
-    if (this.writing) {
-      this.flushAfterWrite = true;
-      return;
-    }
+    if (this.writing) return;
     if (!this.pending.length) return;
     const batch = this.pending;
     this.pending = [];
@@ -55,10 +51,8 @@ export class GroupCommit<T, R> {
         for (const p of batch) p.reject(e);
       } finally {
         this.writing = undefined;
-        if (this.flushAfterWrite || this.pending.length >= this.maxBatch) {
-          this.flushAfterWrite = false;
-          this.flush();
-        }
+        // Whatever arrived during the write has waited long enough: write it now.
+        if (this.pending.length) this.flush();
       }
     })();
   }

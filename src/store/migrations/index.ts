@@ -8,6 +8,7 @@ import * as m0700 from './0700-dashboard-sessions.ts';
 import * as m0401 from './0401-tracking-firsts.ts';
 import * as m0800 from './0800-webhooks.ts';
 import * as m0500 from './0500-outbound.ts';
+import * as m0402 from './0402-tracking-events-index.ts';
 
 export interface MigrationModule {
   up(ctx: MigrationContext): Promise<void>;
@@ -21,4 +22,5 @@ export const migrations: Record<string, MigrationModule> = {
   '0401-tracking-firsts': m0401,
   '0800-webhooks': m0800,
   '0500-outbound': m0500,
+  '0402-tracking-events-index': m0402,
 };

@@ -1,0 +1,79 @@
+// Durability of group commit: a real `mailbeacon serve` on SQLite under concurrent pixel load with many
+// distinct tokens is killed with SIGKILL mid-load; after a restart every request that got a 200 is an
+// event in the store (the answer is sent only after the batch's transaction committed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import http from 'node:http';
+import { spawnServe, exited, freePort } from '../helpers/spawn-cli.ts';
+import { openStore } from '../../src/store/store.ts';
+import { TEST_SECRET, seedCopies, signer } from './helpers.ts';
+
+test('kill -9 mid-load loses no answered pixel load', { timeout: 60_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-durable-'));
+  const dbUrl = `sqlite:${path.join(dir, 'mb.db')}`;
+  try {
+    const seedStore = await openStore(dbUrl);
+    const { copyIds } = await seedCopies(seedStore, 3000);
+    await seedStore.close();
+    const port = await freePort();
+    const env = {
+      MAILBEACON_DATABASE_URL: dbUrl, MAILBEACON_DATA_DIR: dir, MAILBEACON_SECRET: TEST_SECRET, MAILBEACON_LOG_LEVEL: 'silent',
+      MAILBEACON_HTTP_PORT: String(port), MAILBEACON_SMTP_PORT: String(await freePort()), MAILBEACON_PUBLIC_URL: 'http://127.0.0.1',
+      MAILBEACON_EVENT_FLUSH_MS: '5',
+    };
+    const srv = await spawnServe(env, ['--roles', 'tracking']);
+    const paths = copyIds.map((id) => `/o/${signer.sign({ kind: 'open', copyId: id }, '127.0.0.1')}.gif`);
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+    const ok: number[] = [];
+    let next = 0;
+    let killed = false;
+    const one = (i: number) => new Promise<void>((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: paths[i], agent }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) ok.push(i);
+          resolve();
+        });
+        res.on('error', () => resolve());
+      });
+      req.on('error', () => resolve());
+    });
+    const worker = async () => {
+      while (!killed && next < paths.length) {
+        await one(next++);
+        if (!killed && ok.length >= 600) {
+          killed = true;
+          srv.child.kill('SIGKILL');
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 32 }, worker));
+    agent.destroy();
+    assert.ok(killed, 'the server was killed mid-load');
+    await exited(srv.child);
+    assert.ok(ok.length >= 600);
+
+    const again = await spawnServe(env, ['--roles', 'tracking']);
+    try {
+      const store = await openStore(dbUrl, { migrate: false });
+      try {
+        const rows = await store.db.kysely.selectFrom('events').select('copyId').where('type', '=', 'open').execute();
+        const stored = new Set(rows.map((r) => r.copyId));
+        const missing = ok.filter((i) => !stored.has(copyIds[i]));
+        assert.deepEqual(missing, [], `${missing.length} of ${ok.length} answered loads are not in the store`);
+        const roll = await store.db.kysely.selectFrom('rollupsHourly').select((eb) => eb.fn.sum<number>('uniqueOpens').as('u')).executeTakeFirstOrThrow();
+        assert.equal(Number(roll.u), rows.length, 'rollups were written in the same transactions as the events');
+      } finally {
+        await store.close();
+      }
+    } finally {
+      again.child.kill('SIGTERM');
+      await exited(again.child);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
