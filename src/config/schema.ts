@@ -135,7 +135,7 @@ export const settings = {
   eventFlushMs: setting({
     env: 'MAILBEACON_EVENT_FLUSH_MS',
     description: 'Tracking group commit: how long (ms) pixel and click events are buffered before they are written in one transaction; every request of the batch is answered after the commit.',
-    default: '5',
+    default: '1',
     schema: z.coerce.number().int().min(0).max(1000),
   }),
   prefetchSeconds: setting({

@@ -49,6 +49,20 @@ export class EventWriter {
   /** (copy, kind) pairs known to have their first event claimed already (bounded). */
   private readonly claimed = new Set<string>();
 
+  /**
+   * Copy metadata by id (bounded, oldest dropped first). Only delivered copies: what the events need from
+   * them (account, domain, message, recipient, delivery time) no longer changes after delivery.
+   */
+  private readonly copyCache = new Map<string, CopyInfo>();
+
+  private cacheCopies(copies: Map<string, CopyInfo>) {
+    for (const c of copies.values()) {
+      if (c.deliveredAt === null || this.copyCache.has(c.id)) continue;
+      if (this.copyCache.size >= 100_000) this.copyCache.delete(this.copyCache.keys().next().value!);
+      this.copyCache.set(c.id, c);
+    }
+  }
+
   private remember(key: string) {
     if (this.claimed.size >= 200_000) this.claimed.delete(this.claimed.values().next().value!);
     this.claimed.add(key);
@@ -62,7 +76,7 @@ export class EventWriter {
     const sync = this.repo.runSync((ops) => {
       const copies = new Map<string, CopyInfo>();
       for (const id of ids) {
-        const c = ops.copy(id);
+        const c = this.copyCache.get(id) ?? ops.copy(id);
         if (c) copies.set(id, c);
       }
       const privacy = this.privacyFromCache(copies, (missing) => new Map(missing.map((id) => [id, ops.ipTruncation(id) ?? false])));
@@ -73,15 +87,20 @@ export class EventWriter {
       for (const e of b.events) ops.insertEvent(e);
       for (const h of b.hourly) ops.addHourly(h);
       for (const x of b.breakdown) ops.addBreakdown(x);
-      return { claims, outcomes: b.outcomes };
+      return { claims, copies, outcomes: b.outcomes };
     });
     if (sync) {
       // Only after the commit: a rolled-back claim must not be remembered.
       for (const c of sync.value.claims) this.remember(`${c.copyId} ${c.kind}`);
+      this.cacheCopies(sync.value.copies);
       return sync.value.outcomes;
     }
     return this.repo.transaction(async (trx) => {
-      const copies = await this.repo.copies(trx, ids);
+      const copies = await this.repo.copies(trx, ids.filter((id) => !this.copyCache.has(id)));
+      for (const id of ids) {
+        const c = this.copyCache.get(id);
+        if (c) copies.set(id, c);
+      }
       const privacy = await this.privacyFromCache(copies, async (missing) => {
         const rows = await this.repo.domainPrivacy(trx, missing);
         return new Map(missing.map((id) => [id, rows.get(id)?.ipTruncation ?? false]));
@@ -93,10 +112,11 @@ export class EventWriter {
       if (b.events.length) await this.repo.insertEvents(trx, b.events);
       if (b.hourly.length) await this.repo.addHourly(trx, b.hourly);
       if (b.breakdown.length) await this.repo.addBreakdown(trx, b.breakdown);
-      return { claims, outcomes: b.outcomes };
-    }).then(({ claims, outcomes }) => {
+      return { claims, copies, outcomes: b.outcomes };
+    }).then(({ claims, copies, outcomes }) => {
       // Only after the commit: a rolled-back claim must not be remembered.
       for (const c of claims) this.remember(`${c.copyId} ${c.kind}`);
+      this.cacheCopies(copies);
       return outcomes;
     });
   }

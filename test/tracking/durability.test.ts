@@ -11,7 +11,7 @@ import { spawnServe, exited, freePort } from '../helpers/spawn-cli.ts';
 import { openStore } from '../../src/store/store.ts';
 import { TEST_SECRET, seedCopies, signer } from './helpers.ts';
 
-test('kill -9 mid-load loses no answered pixel load', { timeout: 60_000 }, async () => {
+test('kill -9 mid-load loses no answered pixel load', { timeout: 150_000 }, async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-durable-'));
   const dbUrl = `sqlite:${path.join(dir, 'mb.db')}`;
   try {
