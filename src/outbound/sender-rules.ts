@@ -7,9 +7,25 @@ import type { DomainsTable } from '../store/schema.ts';
 import { domainOf } from './message-headers.ts';
 import { resolveSendingDomain } from '../domains/sending-rules.ts';
 
-/** The domain row mail from `domain` is sent under (see domains/sending-rules.ts); throws 'forbidden'. */
-export function resolveDomainForSending(ctx: AppContext, accountId: string, domain: string): Promise<DomainsTable> {
-  return resolveSendingDomain(ctx, accountId, domain);
+const CACHE_MS = 2000;
+const caches = new WeakMap<AppContext, Map<string, { at: number; row: DomainsTable }>>();
+
+/**
+ * The domain row mail from `domain` is sent under (see domains/sending-rules.ts); throws 'forbidden'.
+ * Allowed answers are remembered for two seconds: a busy sender asks for the same domain several times per
+ * message (MAIL FROM, envelope, From:), and a refusal is never cached.
+ */
+export async function resolveDomainForSending(ctx: AppContext, accountId: string, domain: string): Promise<DomainsTable> {
+  let cache = caches.get(ctx);
+  if (!cache) caches.set(ctx, (cache = new Map()));
+  const key = `${accountId}\0${domain.toLowerCase()}`;
+  const now = Date.now();
+  const hit = cache.get(key);
+  if (hit && now - hit.at < CACHE_MS) return hit.row;
+  const row = await resolveSendingDomain(ctx, accountId, domain);
+  if (cache.size > 10_000) cache.clear();
+  cache.set(key, { at: now, row });
+  return row;
 }
 
 /** Checks both sender domains; returns the From: domain's row. */

@@ -30,7 +30,7 @@ export async function addDomain(store: Store, accountId: string, name: string, o
   const row: DomainsTable = {
     id: newId('dom_'), accountId, name, source: 'dashboard', status: 'validated', statusReason: null, verificationToken: 'tok',
     dkimSelector: 'mb1', dkimPrivateKey: k.privateKey, dkimPublicKey: k.publicKeyB64, openTracking: 1, clickTracking: 1,
-    pixelPlacement: 'bottom', ipTruncation: 0, retentionDays: 90, createdAt: Date.now(), verifiedAt: Date.now(), lastCheckedAt: null, ...opts,
+    pixelPlacement: 'bottom', ipTruncation: 0, retentionDays: 90, createdAt: Date.now(), verifiedAt: Date.now(), lastCheckedAt: Date.now(), ...opts,
   };
   await store.domains.insert(row);
   return row;

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Relay benchmark: Mailbeacon as an SMTP relay (opens and clicks on, DKIM on, relaying to smtp-sink) against
+# Postfix as a plain relay, measured side by side in the same run by ../shared/anchors/relay-anchor.sh.
+#   smtp-source --SMTP--> Mailbeacon :$MB_SMTP_PORT --pooled SMTP--> smtp-sink :2527
+# smtp-source cannot AUTH, so 127.0.0.0/8 is a trusted network sending as the bench account.
+# env: MSGS, SESSIONS (passed to the anchor), MB_SMTP_PORT (2600), MB_HTTP_PORT (2680),
+#      MAILBEACON_RELAY_CONCURRENCY (20), MAILBEACON_DATABASE_URL (default: SQLite in a temp dir).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+anchor=$root/../shared/anchors/relay-anchor.sh
+[ -x "$anchor" ] || anchor=/work/shared/anchors/relay-anchor.sh
+work=$(mktemp -d)
+smtp_port=${MB_SMTP_PORT:-2600}; http_port=${MB_HTTP_PORT:-2680}; sink=${SINK_PORT:-2527}
+export MAILBEACON_DATA_DIR=$work/data
+export MAILBEACON_DATABASE_URL=${MAILBEACON_DATABASE_URL:-sqlite:$work/data/mb.db}
+export MAILBEACON_SMTP_PORT=$smtp_port MAILBEACON_HTTP_PORT=$http_port
+export MAILBEACON_RELAY=smtp://127.0.0.1:$sink
+export MAILBEACON_RELAY_CONCURRENCY=${MAILBEACON_RELAY_CONCURRENCY:-20}
+export MAILBEACON_SMTP_TRUSTED_NETWORKS=127.0.0.0/8 MAILBEACON_SMTP_TRUSTED_ACCOUNT=bench@example.test
+export MAILBEACON_LOG_LEVEL=${MAILBEACON_LOG_LEVEL:-warn}
+export MAILBEACON_PUBLIC_URL=${MAILBEACON_PUBLIC_URL:-http://track.example.test:$http_port}
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+mkdir -p "$MAILBEACON_DATA_DIR"
+cd "$root"
+node bin/mailbeacon.js migrate >/dev/null
+node --import tsx bench/relay-setup.ts
+node bin/mailbeacon.js serve --roles http,smtp,worker > "$work/serve.log" 2>&1 & pid=$!
+for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null || { echo "mailbeacon did not start"; cat "$work/serve.log"; exit 1; }
+echo "mailbeacon: smtp 127.0.0.1:$smtp_port -> smtp-sink 127.0.0.1:$sink, concurrency $MAILBEACON_RELAY_CONCURRENCY, $MAILBEACON_DATABASE_URL"
+SINK_PORT=$sink "$anchor" "$smtp_port"
+f=/tmp/relay-anchor-sample-out.eml
+if [ -f "$f" ]; then
+  grep -q '^DKIM-Signature:' "$f" && echo "check: delivered sample is DKIM-signed" || echo "check: delivered sample has NO DKIM-Signature"
+  grep -q '/o/' "$f" && echo "check: delivered sample has the open pixel" || echo "check: delivered sample has NO pixel"
+fi
+grep -E '"level":(40|50|60)' "$work/serve.log" | head -5 || true
