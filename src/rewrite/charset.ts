@@ -1,6 +1,7 @@
 // Text codecs for HTML parts: decode the part's bytes in its declared charset and encode the rewritten
 // text back into the same charset. A part is only rewritten when its bytes survive decode → encode
 // unchanged (checked by the caller), so a charset that can't round-trip is never silently converted.
+import { isUtf8 } from 'node:buffer';
 import iconv from 'iconv-lite';
 import Encoding from 'encoding-japanese';
 import libmime from 'libmime';
@@ -10,17 +11,26 @@ export interface TextCodec {
   name: string;
   decode(bytes: Buffer): string;
   encode(text: string): Buffer;
+  /** Every text decoded by this codec, with ASCII inserted, encodes back without loss. */
+  lossless?: boolean;
+  /** A fast exact answer to "do these bytes survive decode → encode unchanged?", when the codec has one. */
+  roundTrips?(bytes: Buffer): boolean;
 }
 
 /** Byte-transparent: every byte is one char. Used for us-ascii and for parts without a charset. */
 const LATIN1: TextCodec = {
   name: 'latin1 (byte-transparent)',
+  lossless: true,
+  roundTrips: () => true,
   decode: (b) => b.toString('latin1'),
   encode: (s) => Buffer.from(s, 'latin1'),
 };
 
 const UTF8: TextCodec = {
   name: 'utf-8',
+  lossless: true,
+  // Valid UTF-8 (a BOM included) decodes and encodes back byte for byte; anything else does not.
+  roundTrips: (b) => isUtf8(b),
   decode: (b) => b.toString('utf8'),
   encode: (s) => Buffer.from(s, 'utf8'),
 };

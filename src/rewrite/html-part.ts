@@ -39,8 +39,10 @@ export function rewriteHtmlPart(body: Buffer, part: HtmlPartInfo, opts: PartRewr
   if (!bytes) return unchanged(`malformed ${enc} body`);
   const codec = codecFor(part.charset);
   if (!codec) return unchanged(`unknown charset "${part.charset}"`);
+  const lossy = () => unchanged(`the body does not round-trip through charset ${codec.name}`);
+  if (codec.roundTrips && !codec.roundTrips(bytes)) return lossy();
   const html = codec.decode(bytes);
-  if (!codec.encode(html).equals(bytes)) return unchanged(`the body does not round-trip through charset ${codec.name}`);
+  if (!codec.roundTrips && !codec.encode(html).equals(bytes)) return lossy();
 
   // The body's own line ending, else the one that ends the header block.
   const eol = lineEndingOf(body.includes(0x0a) ? body : part.headerBytes.subarray(-2));
@@ -55,7 +57,8 @@ export function rewriteHtmlPart(body: Buffer, part: HtmlPartInfo, opts: PartRewr
     return { body, pixels: 0, links: 0 };
   }
   const out = codec.encode(result.html);
-  if (codec.decode(out) !== result.html) return unchanged(`the rewritten HTML can't be written in charset ${codec.name}`);
+  // UTF-8 and the byte-transparent codec write any text that came out of them plus ASCII markup.
+  if (!codec.lossless && codec.decode(out) !== result.html) return unchanged(`the rewritten HTML can't be written in charset ${codec.name}`);
   messages.forEach(opts.warn);
   return { body: Buffer.concat([encodeTransfer(out, enc, eol, raw), tail]), pixels: result.pixels, links: result.links };
 }

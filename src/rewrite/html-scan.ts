@@ -78,15 +78,17 @@ function tokenize(html: string, offset: number, marks: HtmlLandmarks, topLevel: 
         noTrack = false;
       },
       onattribname(start, end) {
-        attrName = html.slice(start, end).toLowerCase();
+        // Only href values are collected (and only names that could matter are lowercased).
+        const n = end - start;
+        attrName = n === 4 || n === 13 ? html.slice(start, end).toLowerCase() : '';
         attrNameEnd = end;
         attrValue = '';
       },
       onattribdata(start, end) {
-        attrValue += html.slice(start, end);
+        if (attrName === 'href') attrValue += html.slice(start, end);
       },
       onattribentity(codepoint) {
-        attrValue += String.fromCodePoint(codepoint);
+        if (attrName === 'href') attrValue += String.fromCodePoint(codepoint);
       },
       onattribend(quote, endIndex) {
         if (attrName === 'data-no-track') noTrack = true;
@@ -109,7 +111,7 @@ function tokenize(html: string, offset: number, marks: HtmlLandmarks, topLevel: 
         endTag(endIndex);
       },
       onclosetag(start, end) {
-        if (!topLevel) return;
+        if (!topLevel || end - start !== 4) return;
         const name = html.slice(start, end).toLowerCase();
         if (name === 'body') marks.bodyCloseStart = offset + html.lastIndexOf('<', start);
         else if (name === 'html') marks.htmlCloseStart = offset + html.lastIndexOf('<', start);

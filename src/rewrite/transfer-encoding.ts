@@ -45,11 +45,8 @@ export function encodeTransfer(bytes: Buffer, enc: TransferEncoding, eol: '\r\n'
   switch (enc) {
     case 'identity':
       return bytes;
-    case 'quoted-printable': {
-      let text = libqp.wrap(libqp.encode(bytes), 76);
-      if (eol === '\n') text = text.replace(/=\r\n/g, '=\n');
-      return Buffer.from(text, 'latin1');
-    }
+    case 'quoted-printable':
+      return encodeQuotedPrintable(bytes, eol);
     case 'base64': {
       const b64 = bytes.toString('base64');
       const lines: string[] = [];
@@ -58,4 +55,59 @@ export function encodeTransfer(bytes: Buffer, enc: TransferEncoding, eol: '\r\n'
       return Buffer.from(lines.join(eol) + trailing, 'latin1');
     }
   }
+}
+
+const HEX = '0123456789ABCDEF';
+/** Longest line before the soft break's `=`: a line is at most 76 characters with it. */
+const QP_LINE = 75;
+
+/**
+ * Quoted-printable in one pass (RFC 2045 §6.7): line breaks in the data stay line breaks, soft breaks
+ * (`=` + eol) keep every line within 76 characters. Escaped besides the rules: whitespace before a line
+ * break or the end, a lone CR, and `-` at the start of a line (so no line can read as a MIME boundary).
+ */
+export function encodeQuotedPrintable(bytes: Buffer, eol: '\r\n' | '\n'): Buffer {
+  const out = Buffer.allocUnsafe(bytes.length * 3 + Math.ceil((bytes.length * 3) / QP_LINE) * 3 + 8);
+  let o = 0;
+  let line = 0;
+  const put = (c: number) => {
+    out[o++] = c;
+  };
+  const softBreak = () => {
+    put(0x3d);
+    if (eol === '\r\n') put(0x0d);
+    put(0x0a);
+    line = 0;
+  };
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i];
+    if (b === 0x0a || (b === 0x0d && bytes[i + 1] === 0x0a)) {
+      if (b === 0x0d) {
+        put(0x0d);
+        i++;
+      }
+      put(0x0a);
+      line = 0;
+      continue;
+    }
+    const next = bytes[i + 1];
+    const atLineEnd = next === undefined || next === 0x0a || (next === 0x0d && bytes[i + 2] === 0x0a);
+    let literal = b === 0x09 || (b >= 0x20 && b <= 0x7e && b !== 0x3d);
+    if ((b === 0x20 || b === 0x09) && atLineEnd) literal = false;
+    if (b === 0x2d && line === 0) literal = false;
+    if (line + (literal ? 1 : 3) > QP_LINE) {
+      softBreak();
+      if (b === 0x2d) literal = false;
+    }
+    if (literal) {
+      put(b);
+      line++;
+    } else {
+      put(0x3d);
+      put(HEX.charCodeAt(b >> 4));
+      put(HEX.charCodeAt(b & 15));
+      line += 3;
+    }
+  }
+  return out.subarray(0, o);
 }
