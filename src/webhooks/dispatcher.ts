@@ -143,23 +143,33 @@ export class WebhookDispatcher implements Service {
     if (!w) return;
     const startedAt = clock.now();
     const n = d.attempts + 1;
-    const res = await sendWebhook(
-      { url: w.url, secret: openSecret(this.ctx.secret, w.secretEnc), body: d.payload, eventId: d.eventId, deliveryId: d.id, attempt: n, timestamp: Math.floor(startedAt / 1000) },
-      { timeoutMs: config.webhookTimeout * 1000, allowPrivate: config.webhookAllowPrivate, resolve: this.opts.resolve },
-    );
+    let secret: string | undefined;
+    try {
+      secret = openSecret(this.ctx.secret, w.secretEnc);
+    } catch {
+      // Sealed under another master secret: record a failed attempt (the schedule dead-letters it) rather
+      // than leaving the row leased forever.
+    }
+    const res = secret === undefined
+      ? { error: 'cannot decrypt the webhook secret (was MAILBEACON_SECRET changed?)', durationMs: 0 }
+      : await sendWebhook(
+        { url: w.url, secret, body: d.payload, eventId: d.eventId, deliveryId: d.id, attempt: n, timestamp: Math.floor(startedAt / 1000) },
+        { timeoutMs: config.webhookTimeout * 1000, allowPrivate: config.webhookAllowPrivate, resolve: this.opts.resolve },
+      );
     const now = clock.now();
-    const { outcome, nextAt } = classifyResult(res.statusCode, d.attempts, now);
+    const statusCode = 'statusCode' in res ? res.statusCode : undefined;
+    const { outcome, nextAt } = classifyResult(statusCode, d.attempts, now);
     const status = outcome === 'success' ? 'succeeded' : outcome === 'retry' ? 'pending' : outcome;
     const ok = await store.webhooks.finishAttempt(
       nodeId,
       d.id,
-      { status, attempts: n, nextAttemptAt: nextAt ?? d.nextAttemptAt, lastStatusCode: res.statusCode ?? null, lastError: res.error ?? null, completedAt: status === 'pending' ? null : now },
-      { deliveryId: d.id, attempt: n, nodeId, startedAt, durationMs: res.durationMs, statusCode: res.statusCode ?? null, error: res.error ?? null, outcome },
+      { status, attempts: n, nextAttemptAt: nextAt ?? d.nextAttemptAt, lastStatusCode: statusCode ?? null, lastError: res.error ?? null, completedAt: status === 'pending' ? null : now },
+      { deliveryId: d.id, attempt: n, nodeId, startedAt, durationMs: res.durationMs, statusCode: statusCode ?? null, error: res.error ?? null, outcome },
     );
     this.attempts.inc({ outcome });
     if (outcome === 'gone') await store.webhooks.disable(w.id, 'the receiver answered 410 Gone', now);
     const level = outcome === 'success' ? 'info' : 'warn';
-    log[level]({ event: `webhooks.${outcome}`, webhookId: w.id, deliveryId: d.id, eventId: d.eventId, attempt: n, status: res.statusCode, error: res.error, ms: res.durationMs, recorded: ok }, `webhook attempt: ${outcome}`);
+    log[level]({ event: `webhooks.${outcome}`, webhookId: w.id, deliveryId: d.id, eventId: d.eventId, attempt: n, status: statusCode, error: res.error, ms: res.durationMs, recorded: ok }, `webhook attempt: ${outcome}`);
   }
 }
 

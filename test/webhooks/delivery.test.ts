@@ -169,6 +169,18 @@ for (const dialect of DIALECTS) {
       await api('DELETE', `/webhooks/${w.id}`);
     });
 
+    test('a secret that no longer decrypts is a recorded failed attempt, not a stuck delivery', async () => {
+      rx.received.length = 0;
+      const w = (await api('POST', '/webhooks', { url: rx.url, events: ['open'] })).body;
+      await s.server.ctx.store.db.kysely.updateTable('webhooks').set({ secretEnc: 'v1.AAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.AAAA' }).where('id', '=', w.id).execute();
+      await api('POST', `/webhooks/${w.id}/test`);
+      const d = await waitFor(async () => (await deliveries(w.id))[0]?.attemptLog[0], 'the failed attempt');
+      assert.match(d.error, /decrypt/);
+      assert.equal(d.outcome, 'retry');
+      assert.equal(rx.received.length, 0, 'nothing unsigned is sent');
+      await api('DELETE', `/webhooks/${w.id}`);
+    });
+
     test('the test event arrives signed with type "test"', async () => {
       rx.received.length = 0;
       rx.respond = () => 200;
