@@ -47,7 +47,10 @@ export async function startServer(ctx: AppContext, opts: StartOptions = {}): Pro
   let http: FastifyInstance | undefined;
   let httpPort: number | undefined;
   if (roles.has('http') || roles.has('tracking')) {
-    http = await buildHttpApp(ctx, { features: allFeatures(), apiEnabled: roles.has('http') });
+    // A node answers only for its roles: pixels and clicks need `tracking`, the dashboard needs `http`
+    // (ACME challenges and health stay on every HTTP listener).
+    const features = allFeatures().filter((f) => (f.name !== 'tracking' || roles.has('tracking')) && (f.name !== 'dashboard' || roles.has('http')));
+    http = await buildHttpApp(ctx, { features, apiEnabled: roles.has('http') });
     await http.listen({ host: ctx.config.host, port: ctx.config.httpPort });
     const addr = http.server.address();
     httpPort = typeof addr === 'object' && addr ? addr.port : ctx.config.httpPort;
