@@ -7,6 +7,27 @@ import type { DeliveryAttemptsTable, EventsTable, MessageCopiesTable, MessagesTa
 
 export const HOUR_MS = 3_600_000;
 
+const snake = (c: string) => c.replace(/[A-Z]/g, (x) => `_${x.toLowerCase()}`);
+const MESSAGE_COLS = ['id', 'accountId', 'domainId', 'messageIdHeader', 'fromAddress', 'mailFrom', 'subject', 'source', 'size', 'trackOpens', 'trackClicks', 'raw', 'createdAt'] as const;
+const COPY_COLS = ['id', 'messageId', 'accountId', 'domainId', 'recipient', 'status', 'attempts', 'nextAttemptAt', 'lockedBy', 'lockedUntil', 'lastError', 'trackingBase', 'deliveredAt', 'createdAt'] as const;
+const EVENT_COLS = ['accountId', 'domainId', 'messageId', 'copyId', 'type', 'createdAt', 'recipient', 'isFirst', 'data'] as const;
+const ATTEMPT_COLS = ['copyId', 'messageId', 'accountId', 'attempt', 'startedAt', 'durationMs', 'result', 'smtpCode', 'response', 'relay', 'nodeId'] as const;
+const OUTBOX_COLS = ['id', 'accountId', 'messageId', 'copyId', 'mailFrom', 'recipient', 'subject', 'size', 'raw', 'createdAt'] as const;
+const insertSql = (table: string, cols: readonly string[]) => `insert into ${table} (${cols.map(snake).join(', ')}) values (${cols.map(() => '?').join(', ')})`;
+const valuesOf = (row: object, cols: readonly string[]) => cols.map((c) => (row as Record<string, unknown>)[c] ?? null);
+
+type Stmt = { run(...a: unknown[]): { changes: number }; all(...a: unknown[]): unknown[] };
+interface SqliteOps {
+  insertMessage: Stmt;
+  insertCopy: Stmt;
+  insertEvent: Stmt;
+  claim: Stmt;
+  complete: Stmt;
+  insertAttempt: Stmt;
+  insertOutbox: Stmt;
+  addDelivered: Stmt;
+}
+
 export interface AcceptedMessage {
   message: MessagesTable;
   copies: MessageCopiesTable[];
@@ -43,11 +64,58 @@ export type MessageSummary = Omit<MessagesTable, 'raw'>;
 const SUMMARY_COLUMNS = ['id', 'accountId', 'domainId', 'messageIdHeader', 'fromAddress', 'mailFrom', 'subject', 'source', 'size', 'trackOpens', 'trackClicks', 'createdAt'] as const;
 
 export class MessagesRepo {
+  private ops: SqliteOps | undefined;
+
   constructor(private readonly db: Db) {}
+
+  /**
+   * On SQLite, the queue's hot writes run as one synchronous transaction of prepared statements (no query
+   * building, no statement preparation per call, the writer held for microseconds). Undefined on
+   * PostgreSQL, or while the connection is inside someone else's Kysely transaction, which these writes
+   * must not join: then the Kysely path runs.
+   */
+  private sync(): { ops: SqliteOps; run<T>(fn: () => T): T } | undefined {
+    const sqlite = this.db.sqlite;
+    if (!sqlite || sqlite.inTransaction) return undefined;
+    if (!this.ops) {
+      const p = (q: string) => sqlite.prepare(q) as unknown as Stmt;
+      this.ops = {
+        insertMessage: p(insertSql('messages', MESSAGE_COLS)),
+        insertCopy: p(insertSql('message_copies', COPY_COLS)),
+        insertEvent: p(insertSql('events', EVENT_COLS)),
+        claim: p(`update message_copies set status = 'delivering', locked_by = ?, locked_until = ?
+          where id in (select id from message_copies where ((status in ('queued', 'deferred') and next_attempt_at <= ?) or (status = 'delivering' and locked_until < ?))
+          order by next_attempt_at limit ?)
+          returning ${COPY_COLS.map((c) => `${snake(c)} as "${c}"`).join(', ')}`),
+        complete: p(`update message_copies set status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, tracking_base = ?, delivered_at = ?, locked_by = null, locked_until = null
+          where id = ? and locked_by = ? and status = 'delivering'`),
+        insertAttempt: p(insertSql('delivery_attempts', ATTEMPT_COLS)),
+        insertOutbox: p(insertSql('outbox', OUTBOX_COLS)),
+        addDelivered: p(`insert into rollups_hourly (account_id, domain_id, hour, delivered, opens, unique_opens, human_opens, machine_opens, clicks, unique_clicks)
+          values (?, ?, ?, ?, 0, 0, 0, 0, 0, 0) on conflict (account_id, domain_id, hour) do update set delivered = delivered + excluded.delivered`),
+      };
+    }
+    const ops = this.ops;
+    return { ops, run: (fn) => sqlite.transaction(fn).immediate() };
+  }
 
   /** Commits accepted messages, their copies and one `accepted` event per copy, all in ONE transaction. */
   async acceptBatch(items: AcceptedMessage[]): Promise<void> {
     if (!items.length) return;
+    const fast = this.sync();
+    if (fast) {
+      const { ops } = fast;
+      fast.run(() => {
+        for (const { message, copies } of items) {
+          ops.insertMessage.run(...valuesOf(message, MESSAGE_COLS));
+          for (const c of copies) {
+            ops.insertCopy.run(...valuesOf(c, COPY_COLS));
+            ops.insertEvent.run(c.accountId, c.domainId, c.messageId, c.id, 'accepted', c.createdAt, c.recipient, 0, null);
+          }
+        }
+      });
+      return;
+    }
     await this.db.kysely.transaction().execute(async (trx) => {
       await trx.insertInto('messages').values(items.map((i) => i.message)).execute();
       const copies = items.flatMap((i) => i.copies);
@@ -70,6 +138,8 @@ export class MessagesRepo {
   async claimDue(nodeId: string, now: number, limit: number, leaseMs: number): Promise<MessageCopiesTable[]> {
     if (limit <= 0) return [];
     const lockedUntil = now + leaseMs;
+    const fast = this.sync();
+    if (fast) return fast.run(() => fast.ops.claim.all(nodeId, lockedUntil, now, now, limit) as MessageCopiesTable[]);
     const due = sql`((status in ('queued', 'deferred') and next_attempt_at <= ${now}) or (status = 'delivering' and locked_until < ${now}))`;
     const lockClause = this.db.dialect === 'postgres' ? sql`for update skip locked` : sql``;
     const r = await sql<MessageCopiesTable>`
@@ -97,6 +167,29 @@ export class MessagesRepo {
    */
   async completeBatch(results: DeliveryResult[], nodeId: string): Promise<void> {
     if (!results.length) return;
+    const fast = this.sync();
+    if (fast) {
+      const { ops } = fast;
+      fast.run(() => {
+        const rollups = new Map<string, [string, string, number, number]>();
+        for (const r of results) {
+          const u = ops.complete.run(r.status, r.copy.attempts + 1, r.nextAttemptAt, r.lastError, r.trackingBase, r.status === 'delivered' ? r.at : null, r.copy.id, nodeId);
+          if (u.changes === 0) continue;
+          ops.insertAttempt.run(...valuesOf(r.attempt, ATTEMPT_COLS));
+          ops.insertEvent.run(r.copy.accountId, r.copy.domainId || null, r.copy.messageId, r.copy.id, r.status, r.at, r.copy.recipient, 0, JSON.stringify(r.data));
+          if (r.outbox) ops.insertOutbox.run(...valuesOf(r.outbox, OUTBOX_COLS));
+          if (r.status === 'delivered') {
+            const hour = Math.floor(r.at / HOUR_MS) * HOUR_MS;
+            const key = `${r.copy.accountId}\0${r.copy.domainId ?? ''}\0${hour}`;
+            const cur = rollups.get(key);
+            if (cur) cur[3]++;
+            else rollups.set(key, [r.copy.accountId, r.copy.domainId ?? '', hour, 1]);
+          }
+        }
+        for (const v of rollups.values()) ops.addDelivered.run(...v);
+      });
+      return;
+    }
     await this.db.kysely.transaction().execute(async (trx) => {
       const rollups = new Map<string, { accountId: string; domainId: string; hour: number; delivered: number }>();
       const events: Omit<EventsTable, 'id'>[] = [];
