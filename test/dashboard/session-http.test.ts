@@ -50,6 +50,16 @@ describe('dashboard sessions over HTTP', () => {
     assert.equal((await fetch(`${s.baseUrl}/api/v1/account`, { headers: { cookie: `mb_session=${token}x` } })).status, 401);
   });
 
+  test('login CSRF: a cross-site form cannot log a browser in (only JSON is accepted, which needs CORS)', async () => {
+    await s.account('formpost@example.test');
+    for (const [type, body] of [['application/x-www-form-urlencoded', 'email=formpost%40example.test&password=correct+horse+battery'], ['text/plain', '{"email":"formpost@example.test","password":"correct horse battery"}'], ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\nformpost@example.test\r\n--x--\r\n']]) {
+      const r = await fetch(`${s.baseUrl}/auth/login`, { method: 'POST', headers: { 'content-type': type, origin: 'https://evil.example' }, body });
+      assert.ok(r.status === 415 || r.status === 422, `${type}: ${r.status}`);
+      assert.equal(r.headers.get('set-cookie'), null);
+      assert.equal(r.headers.get('access-control-allow-origin'), null);
+    }
+  });
+
   test('login is rate-limited per email and per address (429 with Retry-After), before the password is checked', async () => {
     await s.account('victim@example.test');
     for (let i = 0; i < 3; i++) assert.equal((await login(s, 'victim@example.test', `guess-${i}-guess`, `198.51.100.${i + 1}`)).status, 401);
