@@ -20,6 +20,8 @@ test('backup under write load restores to a complete, intact store; restore refu
     MAILBEACON_SMTP_PORT: String(await freePort()),
     MAILBEACON_ROLES: 'http',
     MAILBEACON_LOG_LEVEL: 'warn',
+    // The writers below are the load: the per-key API rate limit must not throttle them.
+    MAILBEACON_API_RATE_LIMIT: '0',
   };
   const created = await cli(['account', 'create', '--email', 'backup@example.test', '--password', 'correct horse battery'], env);
   assert.equal(created.code, 0, created.stderr);
@@ -39,8 +41,10 @@ test('backup under write load restores to a complete, intact store; restore refu
         acked.push({ id: body.id, at: Date.now() });
       }
     };
-    const writers = [writer(), writer(), writer()];
-    while (acked.length < 60) await new Promise((r) => setTimeout(r, 20));
+    // A failing writer stops the load and fails the test (after the others finish), never unhandled.
+    const writers = [writer(), writer(), writer()].map((w) => w.catch((e) => { stop = true; return e as Error; }));
+    while (acked.length < 60 && !stop) await new Promise((r) => setTimeout(r, 20));
+    if (stop) assert.fail(`the writers failed: ${(await Promise.all(writers)).find(Boolean)}`);
 
     const backupFile = path.join(dir, 'backups', 'mb.db');
     const before = new Set(acked.map((a) => a.id));
@@ -50,7 +54,7 @@ test('backup under write load restores to a complete, intact store; restore refu
     const endedAt = Date.now();
     const duringBackup = acked.filter((a) => a.at > startedAt && a.at < endedAt).length;
     stop = true;
-    await Promise.all(writers);
+    assert.deepEqual((await Promise.all(writers)).filter(Boolean), [], 'every write was acknowledged');
     assert.equal(backup.code, 0, backup.stderr);
     assert.match(backup.stdout, /backup written to .*mb\.db .*integrity check ok/);
     assert.ok(duringBackup > 0, 'the server kept acknowledging writes while the backup ran');
