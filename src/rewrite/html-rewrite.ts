@@ -74,16 +74,17 @@ export function rewriteHtml(html: string, opts: HtmlRewriteOptions): HtmlRewrite
 
   let { edits, tracked } = build(planned, false);
   if (opts.lineLimit && edits.length) {
-    const overflow = overflowingLines(html, edits, opts.lineLimit.octets);
+    const starts = lineStarts(html, edits);
+    const overflow = overflowingLines(html, edits, starts, opts.lineLimit.octets);
     if (overflow.size) {
       const dropped = new Set<Planned>();
       let wrapPixel = false;
       for (const e of edits) {
-        if (!overflow.has(lineStartOf(html, e.start))) continue;
+        if (!overflow.has(starts.get(e)!)) continue;
         if (e.link) dropped.add(e.link);
         else wrapPixel = true;
       }
-      for (const d of dropped) opts.warn(`link left untracked (${d.url.length} characters): its line would exceed ${MAX_LINE_OCTETS} octets in a part without transfer encoding`);
+      if (dropped.size) opts.warn(`${dropped.size} link(s) left untracked: their line would exceed ${MAX_LINE_OCTETS} octets in a part without transfer encoding`);
       planned = planned.filter((p) => !dropped.has(p));
       ({ edits, tracked } = build(planned, wrapPixel));
     }
@@ -91,15 +92,22 @@ export function rewriteHtml(html: string, opts: HtmlRewriteOptions): HtmlRewrite
   return { html: splice(html, edits), pixels: pixelAt === undefined ? 0 : 1, links: tracked.length };
 }
 
-function lineStartOf(text: string, pos: number): number {
-  return pos === 0 ? 0 : text.lastIndexOf('\n', pos - 1) + 1;
+/** The start of the line each edit begins on, found in one forward pass (linear on long lines too). */
+function lineStarts(text: string, edits: readonly Edit[]): Map<Edit, number> {
+  const out = new Map<Edit, number>();
+  let lineStart = 0;
+  for (const e of [...edits].sort((a, b) => a.start - b.start)) {
+    for (let nl = text.indexOf('\n', lineStart); nl >= 0 && nl < e.start; nl = text.indexOf('\n', lineStart)) lineStart = nl + 1;
+    out.set(e, lineStart);
+  }
+  return out;
 }
 
 /** Start positions of the lines whose edited form would be longer than MAX_LINE_OCTETS. */
-function overflowingLines(text: string, edits: readonly Edit[], octets: (s: string) => number): Set<number> {
+function overflowingLines(text: string, edits: readonly Edit[], starts: Map<Edit, number>, octets: (s: string) => number): Set<number> {
   const byLine = new Map<number, Edit[]>();
   for (const e of edits) {
-    const start = lineStartOf(text, e.start);
+    const start = starts.get(e)!;
     const list = byLine.get(start) ?? [];
     list.push(e);
     byLine.set(start, list);

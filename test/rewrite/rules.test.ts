@@ -388,3 +388,20 @@ describe('rewriter: X-Mailbeacon-Track opt-out header', () => {
     assert.ok(r.output.toString().includes('X-Mailbeacon-Track: no'));
   });
 });
+
+describe('rewriter: hostile input stays fast', () => {
+  test('an href of 200 000 spaces, and 5 000 links on one 8bit line, take well under a second each', async () => {
+    const spaces = `<a href="h${' '.repeat(200_000)}x">x</a>`;
+    let t0 = performance.now();
+    const a = await rewrite(htmlMessage(spaces, { cte: 'quoted-printable' }));
+    assert.equal(a.pixels, 1);
+    assert.ok(performance.now() - t0 < 3000, `${performance.now() - t0} ms`);
+    const many = Array.from({ length: 5000 }, (_, i) => `<a href="https://example.test/${i}">${i}</a>`).join('');
+    t0 = performance.now();
+    const b = await rewrite(htmlMessage(many, { cte: '8bit' }));
+    assert.ok(performance.now() - t0 < 5000, `${performance.now() - t0} ms`);
+    assert.equal(b.links, 0, 'the one line would exceed 998 octets with any link rewritten');
+    assert.deepEqual(b.warnings, ['5000 link(s) left untracked: their line would exceed 998 octets in a part without transfer encoding']);
+    assert.ok(longestLine(b.output) > 998, 'the input line itself was already long');
+  });
+});
