@@ -35,7 +35,7 @@ for (const dialect of DIALECTS) {
     const events = () => s.server.ctx.store.db.kysely.selectFrom('events').selectAll().orderBy('id').execute();
 
     before(async () => {
-      s = await startTestServer({ dialect, env: { MAILBEACON_PUBLIC_URL: `https://${HOST}`, MAILBEACON_EVENT_FLUSH_MS: '2', MAILBEACON_PREFETCH_SECONDS: '10' } });
+      s = await startTestServer({ dialect, env: { MAILBEACON_PUBLIC_URL: `https://${HOST}`, MAILBEACON_EVENT_FLUSH_MS: '2', MAILBEACON_PREFETCH_SECONDS: '10', MAILBEACON_TRUSTED_PROXIES: '127.0.0.0/8' } });
       port = s.server.httpPort!;
     });
     after(async () => {
@@ -180,16 +180,16 @@ for (const dialect of DIALECTS) {
       assert.equal((await events()).length, before);
     });
 
-    test('the domain\'s IP truncation applies before storing; proxies are honoured only when trusted', async () => {
+    test('the client address comes from a trusted proxy\'s X-Forwarded-For, and the domain\'s IP truncation applies before storing', async () => {
       const store = s.server.ctx.store;
       const acc = await seedCopies(store, 0);
       const domainId = await seedDomain(store, acc.accountId, { ipTruncation: 1 });
       const { copyIds } = await seedCopies(store, 1, { accountId: acc.accountId, domainId });
       const t = signer.sign({ kind: 'open', copyId: copyIds[0] }, HOST);
-      // 127.0.0.1 is not a trusted proxy here: X-Forwarded-For is ignored.
-      assertGif(await request(port, `/o/${t}.gif`, { headers: { 'x-forwarded-for': '198.51.100.77' } }));
+      // The test client (127.0.0.1) is a trusted proxy here; X-Forwarded-Host never picks the tracking host.
+      assertGif(await request(port, `/o/${t}.gif`, { headers: { 'x-forwarded-for': '203.0.113.5, 198.51.100.77', 'x-forwarded-host': 'other.test' } }));
       const [ev] = (await events()).filter((e) => e.copyId === copyIds[0]);
-      assert.equal(ev.ip, '127.0.0.0');
+      assert.equal(ev.ip, '198.51.100.0');
       assert.equal(ev.domainId, domainId);
       const roll = await store.db.kysely.selectFrom('rollupsHourly').selectAll().where('domainId', '=', domainId).execute();
       assert.equal(roll[0].opens, 1);
