@@ -4,7 +4,7 @@ import type { HttpFeature } from '../http/http-feature.ts';
 import { accountOf } from '../http/auth.ts';
 import { invalid } from '../domain/errors.ts';
 import { encodeCursor, parseEventQuery, PUBLIC_EVENT_TYPES, type EventFilter, type EventQuery } from './filters.ts';
-import { csvHeader, csvRow, toPublicEvent } from './public-event.ts';
+import { csvHeader, csvRow, ndjsonLine, toPublicEvent } from './public-event.ts';
 import { resolveDomainParam } from './domain-param.ts';
 import type { AppContext } from '../app-context.ts';
 
@@ -70,7 +70,7 @@ export const eventsFeature: HttpFeature = {
           if (format === 'csv') yield csvHeader();
           for await (const chunk of rows) {
             let out = '';
-            for (const e of chunk) out += format === 'csv' ? csvRow(e) : JSON.stringify(toPublicEvent(e)) + '\n';
+            for (const e of chunk) out += format === 'csv' ? csvRow(e) : ndjsonLine(e);
             yield out;
           }
         }

@@ -41,6 +41,18 @@ export function toPublicEvent(e: EventRow) {
   return { id: eventPublicId(e.id), type: e.type, createdAt: iso(e.createdAt), ...eventData(e) };
 }
 
+const j = (v: string | number | null) => (v === null ? 'null' : typeof v === 'number' ? String(v) : JSON.stringify(v));
+
+/**
+ * JSON.stringify(toPublicEvent(e)) + '\n', built directly (exports write millions of these; skipping the
+ * intermediate objects roughly halves the cost). A test holds the two byte-identical.
+ */
+export function ndjsonLine(e: EventRow): string {
+  const client = e.clientName == null ? 'null' : `{"name":${j(e.clientName)},"version":${j(e.clientVersion)}}`;
+  const data = e.data == null ? 'null' : JSON.stringify(parseData(e.data));
+  return `{"id":"evt_${e.id}","type":${j(e.type)},"createdAt":"${iso(e.createdAt)}","accountId":${j(e.accountId)},"domainId":${j(e.domainId)},"messageId":${j(e.messageId)},"copyId":${j(e.copyId)},"recipient":${j(e.recipient)},"linkIndex":${j(e.linkIndex)},"url":${j(e.url)},"ip":${j(e.ip)},"userAgent":${j(e.userAgent)},"client":${client},"os":${j(e.os)},"device":${j(e.device)},"classification":${j(e.classification)},"reason":${j(e.reason)},"isFirst":${e.isFirst ? 'true' : 'false'},"data":${data}}\n`;
+}
+
 /** The webhook body for an event: `{id, type, createdAt, data}`. */
 export function webhookPayload(e: EventRow): string {
   return JSON.stringify({ id: eventPublicId(e.id), type: e.type, createdAt: iso(e.createdAt), data: eventData(e) });

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeCursor, encodeCursor, parseEventQuery } from '../../src/events/filters.ts';
-import { csvHeader, csvRow, type EventRow } from '../../src/events/public-event.ts';
+import { csvHeader, csvRow, ndjsonLine, toPublicEvent, type EventRow } from '../../src/events/public-event.ts';
 import { AppError } from '../../src/domain/errors.ts';
 
 test('event filters parse, default and refuse bad values with the field named', () => {
@@ -29,4 +29,14 @@ test('CSV rows quote commas, quotes and newlines, and defuse spreadsheet formula
   const row = csvRow(e);
   assert.ok(row.startsWith('evt_7,click,1970-01-01T00:00:00.000Z,,,,a@b.c,2,"https://x.test/?a=1,b=""2""",,"line1\nline2","\'=HYPERLINK(""x"")",'));
   assert.ok(row.endsWith(',human,,1,\r\n'));
+});
+
+test('the fast NDJSON line is byte-identical to JSON.stringify of the public event', () => {
+  const base: EventRow = { id: 1, accountId: 'acc_1', domainId: null, messageId: null, copyId: null, type: 'open', createdAt: 1764000000123, recipient: null, linkIndex: null, url: null, ip: null, userAgent: null, clientName: null, clientVersion: null, os: null, device: null, classification: null, reason: null, isFirst: 0, data: null };
+  const rows: EventRow[] = [
+    base,
+    { ...base, id: 99, type: 'click', domainId: 'dom_x', messageId: 'msg_"q"', copyId: 'cpy_\\', recipient: 'ann@example.org', linkIndex: 3, url: 'https://x.test/?a=1&b=\u2028', ip: '::1', userAgent: 'Mozilla/5.0 "quoted"\n\ttab', clientName: 'Gmail', clientVersion: null, os: 'iOS', device: 'mobile', classification: 'human', reason: 'google_proxy', isFirst: 1, data: '{"proxy":true,"n":[1,2]}' },
+    { ...base, clientName: 'Outlook', clientVersion: '16.0', data: 'not json \u0001' },
+  ];
+  for (const r of rows) assert.equal(ndjsonLine(r), JSON.stringify(toPublicEvent(r)) + '\n');
 });
