@@ -95,7 +95,11 @@ export const dashboardFeature: HttpFeature = {
         const db = ctx.store.db.kysely;
         const m = await db.selectFrom('messages').select(['id']).where('id', '=', req.params.id).where('accountId', '=', accountId).executeTakeFirst();
         if (!m) throw notFound('message');
-        const rows = await db.selectFrom('events').selectAll().where('accountId', '=', accountId).where('messageId', '=', m.id).orderBy('id').limit(TIMELINE_LIMIT).execute();
+        // Through the message's copies: events are indexed by (copy_id, type), not by message.
+        const copies = (await db.selectFrom('messageCopies').select('id').where('messageId', '=', m.id).where('accountId', '=', accountId).execute()).map((c) => c.id);
+        const rows = copies.length
+          ? await db.selectFrom('events').selectAll().where('accountId', '=', accountId).where('copyId', 'in', copies).orderBy('id').limit(TIMELINE_LIMIT).execute()
+          : [];
         return {
           data: rows.map((e) => ({
             id: Number(e.id), type: e.type, at: new Date(Number(e.createdAt)).toISOString(), copyId: e.copyId, recipient: e.recipient,
@@ -104,6 +108,44 @@ export const dashboardFeature: HttpFeature = {
           })),
           truncated: rows.length === TIMELINE_LIMIT,
         };
+      },
+    );
+
+    api.get<{ Querystring: { ids: string } }>(
+      '/copies/activity',
+      {
+        schema: {
+          tags: ['messages'],
+          summary: 'Opens and clicks per recipient copy (comma list of copy ids, at most 500): the messages list shows them beside each recipient',
+          querystring: { type: 'object', required: ['ids'], properties: { ids: { type: 'string', maxLength: 500 * 40 } } },
+        },
+      },
+      async (req) => {
+        const accountId = accountOf(req);
+        const ids = [...new Set(req.query.ids.split(',').map((x) => x.trim()).filter(Boolean))];
+        if (ids.length > 500) throw new AppError('invalid', 'invalid_request', 'at most 500 ids', { ids: 'at most 500' });
+        const data: Record<string, { opens: number; humanOpens: number; clicks: number }> = {};
+        for (const id of ids) data[id] = { opens: 0, humanOpens: 0, clicks: 0 };
+        if (!ids.length) return { data };
+        const rows = await ctx.store.db.kysely
+          .selectFrom('events')
+          .select(['copyId', 'type', 'classification', (eb) => eb.fn.countAll<number>().as('n')])
+          .where('accountId', '=', accountId)
+          .where('copyId', 'in', ids)
+          .where('type', 'in', ['open', 'click'])
+          .groupBy(['copyId', 'type', 'classification'])
+          .execute();
+        for (const r of rows) {
+          const a = data[r.copyId!];
+          if (!a) continue;
+          const n = Number(r.n);
+          if (r.type === 'click') a.clicks += n;
+          else {
+            a.opens += n;
+            if (r.classification === 'human') a.humanOpens += n;
+          }
+        }
+        return { data };
       },
     );
 

@@ -2,7 +2,16 @@
 // logout, password change, the page's security headers, and live events over SSE.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
+import { createTestDatabase } from '../helpers/dialects.ts';
+import { loadConfig } from '../../src/config/load-config.ts';
+import { createContext } from '../../src/server/create-context.ts';
+import { startServer, type RunningServer } from '../../src/server/server.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { createAccount } from '../../src/accounts/account-service.ts';
 
 const PASSWORD = 'correct horse battery';
 
@@ -102,6 +111,20 @@ describe('dashboard sessions over HTTP', () => {
     const list = await (await fetch(`${s.baseUrl}/api/v1/api-keys`, { headers: { cookie: l.cookie! } })).json();
     assert.ok(list.data.every((k: any) => k.id !== keyB.id));
     assert.ok(a.accountId !== b.accountId);
+    // B's message: its timeline is 404 for A, its copies' activity is empty for A, and both work for B.
+    const db = s.server.ctx.store.db.kysely;
+    const now = Date.now();
+    await db.insertInto('messages').values({ id: 'msg_b1', accountId: b.accountId, domainId: null, messageIdHeader: '<b1@x>', fromAddress: 'b@x.test', subject: 'b', source: 'api', size: 1, trackOpens: null, trackClicks: null, raw: Buffer.from('x'), createdAt: now } as any).execute();
+    await db.insertInto('messageCopies').values({ id: 'cpy_b1', messageId: 'msg_b1', accountId: b.accountId, domainId: null, recipient: 'r@x.test', status: 'delivered', attempts: 1, nextAttemptAt: now, lockedBy: null, lockedUntil: null, lastError: null, trackingBase: null, deliveredAt: now, createdAt: now } as any).execute();
+    await db.insertInto('events').values({ accountId: b.accountId, domainId: null, messageId: 'msg_b1', copyId: 'cpy_b1', type: 'open', createdAt: now, isFirst: 1, classification: 'human' }).execute();
+    assert.equal((await fetch(`${s.baseUrl}/api/v1/messages/msg_b1/timeline`, { headers: { cookie: l.cookie! } })).status, 404);
+    const actA = await (await fetch(`${s.baseUrl}/api/v1/copies/activity?ids=cpy_b1`, { headers: { cookie: l.cookie! } })).json();
+    assert.deepEqual(actA.data, { cpy_b1: { opens: 0, humanOpens: 0, clicks: 0 } });
+    const hb = { authorization: `Bearer ${b.apiKey}` };
+    const tl = await (await fetch(`${s.baseUrl}/api/v1/messages/msg_b1/timeline`, { headers: hb })).json();
+    assert.deepEqual(tl.data.map((e: any) => e.type), ['open']);
+    const actB = await (await fetch(`${s.baseUrl}/api/v1/copies/activity?ids=cpy_b1`, { headers: hb })).json();
+    assert.deepEqual(actB.data, { cpy_b1: { opens: 1, humanOpens: 1, clicks: 0 } });
   });
 
   test('logout ends the session; password change keeps this session and ends the others', async () => {
@@ -190,6 +213,45 @@ describe('dashboard cookie under https', () => {
       assert.match(l.setCookie!, /; HttpOnly/);
     } finally {
       await s.stop();
+    }
+  });
+});
+
+describe('dashboard with two nodes on one PostgreSQL', () => {
+  test('a session made on one node works on the other; the live stream on node A shows an event written by node B', async () => {
+    const tdb = await createTestDatabase('postgres');
+    const dirs: string[] = [];
+    const nodes: RunningServer[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-node-'));
+        dirs.push(dataDir);
+        const config = loadConfig({ MAILBEACON_DATABASE_URL: tdb.url, MAILBEACON_DATA_DIR: dataDir, MAILBEACON_HTTP_PORT: '0', MAILBEACON_SMTP_PORT: '0', MAILBEACON_LOG_LEVEL: 'silent', MAILBEACON_SECRET: 'test-secret-test-secret-test-secret-0123' });
+        const ctx = await createContext(config, { log: createLogger('silent') });
+        nodes.push(await startServer(ctx, { roles: ['http'], demoAccount: false }));
+      }
+      const [a, b] = nodes;
+      const acc = await createAccount(a.ctx.store, { email: 'two-nodes@example.test', password: PASSWORD });
+      const login = await fetch(`http://127.0.0.1:${a.httpPort}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'two-nodes@example.test', password: PASSWORD }) });
+      assert.equal(login.status, 200);
+      const cookie = login.headers.get('set-cookie')!.split(';')[0];
+      const csrf = (await login.json()).csrfToken;
+      const onB = await fetch(`http://127.0.0.1:${b.httpPort}/api/v1/api-keys`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' }, body: '{"name":"via b"}' });
+      assert.equal(onB.status, 201, 'the session and its CSRF token are in the store, not in one process');
+      const ac = new AbortController();
+      const r = await fetch(`http://127.0.0.1:${a.httpPort}/api/v1/live`, { headers: { cookie }, signal: ac.signal });
+      const reader = r.body!.getReader();
+      await reader.read();
+      await b.ctx.store.db.kysely.insertInto('events').values({ accountId: acc.accountId, domainId: null, messageId: 'msg_x', copyId: 'cpy_x', type: 'click', createdAt: Date.now(), isFirst: 1, recipient: 'via-node-b@example.test', url: 'https://example.com/' }).execute();
+      let text = '';
+      const deadline = Date.now() + 8000;
+      while (!text.includes('via-node-b@example.test') && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+      ac.abort();
+      assert.ok(text.includes('"type":"click"') && text.includes('via-node-b@example.test'));
+    } finally {
+      for (const n of nodes) await n.stop();
+      await tdb.cleanup();
+      for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
     }
   });
 });

@@ -134,6 +134,9 @@ describe('dashboard in a browser: outbox, open as recipient, live analytics, XSS
     await page.goto(`${s.baseUrl}/#/messages`);
     await page.getByLabel('Subject contains').fill('Hello <img');
     await page.getByRole('button', { name: 'Search' }).click();
+    const found = page.getByRole('row', { name: /reader@example\.net/ });
+    await found.waitFor();
+    assert.match((await found.textContent())!, /delivered · [2-9] opens \(\d+ human\) · 0 clicks/, 'per-recipient status, opens and clicks in the list');
     await page.getByRole('link', { name: XSS_SUBJECT }).click();
     await page.getByRole('heading', { name: XSS_SUBJECT }).waitFor();
     const timeline = page.locator('ol.timeline');

@@ -36,12 +36,21 @@ async function renderSearch(main, params) {
       if (isMissing(err)) return replace(results, notice('info', 'The messages API is not available on this server yet.'));
       return replace(results, notice('error', err.fields ? Object.entries(err.fields).map(([k, v]) => `${k}: ${v}`).join('; ') : err.message));
     }
+    const copyIds = res.data.flatMap((m) => (m.recipients ?? []).map((r) => r.id)).filter(Boolean);
+    let activity = {};
+    if (copyIds.length) {
+      try { activity = (await api.get(`/copies/activity${qs({ ids: copyIds.join(',') })}`)).data; } catch { activity = {}; }
+    }
+    const plural = (n, one) => `${n} ${one}${n === 1 ? '' : 's'}`;
     for (const m of res.data) {
       rows.push(h('tr', null,
         h('td', null, fmtTime(m.createdAt)),
         h('th', { scope: 'row' }, h('a', { href: `#/messages/${encodeURIComponent(m.id)}` }, m.subject || '(no subject)')),
         h('td', null, m.from),
-        h('td', null, h('ul', { class: 'plain' }, (m.recipients ?? []).map((r) => h('li', null, r.email, ' ', badge(r.status))))),
+        h('td', null, h('ul', { class: 'plain' }, (m.recipients ?? []).map((r) => {
+          const a = activity[r.id];
+          return h('li', null, r.email, ' ', badge(r.status), a ? h('span', { class: 'muted' }, ` · ${plural(a.opens, 'open')} (${a.humanOpens} human) · ${plural(a.clicks, 'click')}`) : null);
+        }))),
       ));
     }
     cursor = res.nextCursor;
