@@ -18,7 +18,7 @@ describe('domains API', () => {
   before(async () => {
     dns = await Dnsmasq.start({});
     s = await startTestServer({
-      roles: ['http'],
+      roles: ['http', 'tracking'],
       env: { MAILBEACON_DNS_SERVERS: dns.server, MAILBEACON_DNS_TIMEOUT: '500', MAILBEACON_PUBLIC_URL: 'http://track.mb.test:8080', MAILBEACON_CONTROL_PANEL_KEY: CP_KEY },
     });
   });
