@@ -14,7 +14,7 @@ import { openDatabase } from '../../src/store/database.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { authenticateApiKey, authenticateSmtp } from '../../src/accounts/account-service.ts';
 import { FIXTURE, FIXTURE_API_KEY, FIXTURE_SMTP_PASSWORD } from '../fixtures/store-0001-rows.ts';
-import { runCli } from '../helpers/spawn-cli.ts';
+import { cliInProcess as runCli } from '../helpers/cli-in-process.ts';
 import { createTestDatabase } from '../helpers/dialects.ts';
 
 // The store's CamelCasePlugin hands rows back in camelCase.
