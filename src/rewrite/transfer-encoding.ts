@@ -57,9 +57,11 @@ export function encodeTransfer(bytes: Buffer, enc: TransferEncoding, eol: '\r\n'
   }
 }
 
-const HEX = '0123456789ABCDEF';
+const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
 /** Longest line before the soft break's `=`: a line is at most 76 characters with it. */
 const QP_LINE = 75;
+/** 1 for bytes written as they are: TAB and printable ASCII except `=`. */
+const QP_LITERAL = new Uint8Array(256).map((_, b) => (b === 0x09 || (b >= 0x20 && b <= 0x7e && b !== 0x3d) ? 1 : 0));
 
 /**
  * Quoted-printable in one pass (RFC 2045 §6.7): line breaks in the data stay line breaks, soft breaks
@@ -67,47 +69,47 @@ const QP_LINE = 75;
  * break or the end, a lone CR, and `-` at the start of a line (so no line can read as a MIME boundary).
  */
 export function encodeQuotedPrintable(bytes: Buffer, eol: '\r\n' | '\n'): Buffer {
-  const out = Buffer.allocUnsafe(bytes.length * 3 + Math.ceil((bytes.length * 3) / QP_LINE) * 3 + 8);
+  const len = bytes.length;
+  const out = Buffer.allocUnsafe(len * 3 + Math.ceil((len * 3) / QP_LINE) * 3 + 8);
+  const crlf = eol === '\r\n';
   let o = 0;
   let line = 0;
-  const put = (c: number) => {
-    out[o++] = c;
-  };
-  const softBreak = () => {
-    put(0x3d);
-    if (eol === '\r\n') put(0x0d);
-    put(0x0a);
-    line = 0;
-  };
-  for (let i = 0; i < bytes.length; i++) {
+  for (let i = 0; i < len; i++) {
     const b = bytes[i];
-    if (b === 0x0a || (b === 0x0d && bytes[i + 1] === 0x0a)) {
-      if (b === 0x0d) {
-        put(0x0d);
-        i++;
-      }
-      put(0x0a);
+    if (b === 0x0a) {
+      out[o++] = 0x0a;
       line = 0;
       continue;
     }
-    const next = bytes[i + 1];
-    const atLineEnd = next === undefined || next === 0x0a || (next === 0x0d && bytes[i + 2] === 0x0a);
-    let literal = b === 0x09 || (b >= 0x20 && b <= 0x7e && b !== 0x3d);
-    if ((b === 0x20 || b === 0x09) && atLineEnd) literal = false;
-    if (b === 0x2d && line === 0) literal = false;
+    if (b === 0x0d && i + 1 < len && bytes[i + 1] === 0x0a) {
+      out[o++] = 0x0d;
+      out[o++] = 0x0a;
+      i++;
+      line = 0;
+      continue;
+    }
+    let literal = QP_LITERAL[b] === 1;
+    if (literal && (b === 0x20 || b === 0x09)) {
+      // whitespace just before a line break (or the end) would be stripped by decoders
+      if (i + 1 === len || bytes[i + 1] === 0x0a || (bytes[i + 1] === 0x0d && i + 2 < len && bytes[i + 2] === 0x0a)) literal = false;
+    } else if (b === 0x2d && line === 0) literal = false;
     if (line + (literal ? 1 : 3) > QP_LINE) {
-      softBreak();
+      out[o++] = 0x3d;
+      if (crlf) out[o++] = 0x0d;
+      out[o++] = 0x0a;
+      line = 0;
       if (b === 0x2d) literal = false;
     }
     if (literal) {
-      put(b);
+      out[o++] = b;
       line++;
     } else {
-      put(0x3d);
-      put(HEX.charCodeAt(b >> 4));
-      put(HEX.charCodeAt(b & 15));
+      out[o++] = 0x3d;
+      out[o++] = HEX[b >> 4];
+      out[o++] = HEX[b & 15];
       line += 3;
     }
   }
   return out.subarray(0, o);
 }
+
