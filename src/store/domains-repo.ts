@@ -31,7 +31,8 @@ export class DomainsRepo {
   /** Dashboard domains not checked since `checkedBefore` (the periodic DNS re-check; not account-scoped). */
   dueForCheck(checkedBefore: number, limit = 200): Promise<DomainsTable[]> {
     return this.db.kysely.selectFrom('domains').selectAll().where('source', '=', 'dashboard')
-      .where((eb) => eb.or([eb('lastCheckedAt', 'is', null), eb('lastCheckedAt', '<', checkedBefore)]))
+      // Never checked: due one interval after it was added (not at once, so a fresh row is left alone).
+      .where((eb) => eb.or([eb('lastCheckedAt', '<', checkedBefore), eb.and([eb('lastCheckedAt', 'is', null), eb('createdAt', '<', checkedBefore)])]))
       .orderBy('lastCheckedAt').limit(limit).execute();
   }
 

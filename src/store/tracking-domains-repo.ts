@@ -36,7 +36,8 @@ export class TrackingDomainsRepo {
   dueForCheck(checkedBefore: number, limit = 200): Promise<TrackingDomainsTable[]> {
     return this.db.kysely.selectFrom('trackingDomains').selectAll()
       .where('status', 'in', ['verified', 'pending'])
-      .where((eb) => eb.or([eb('lastCheckedAt', 'is', null), eb('lastCheckedAt', '<', checkedBefore)]))
+      // Never checked: due one interval after it was added (not at once, so a fresh row is left alone).
+      .where((eb) => eb.or([eb('lastCheckedAt', '<', checkedBefore), eb.and([eb('lastCheckedAt', 'is', null), eb('createdAt', '<', checkedBefore)])]))
       .orderBy('lastCheckedAt').limit(limit).execute();
   }
 

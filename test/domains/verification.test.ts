@@ -76,6 +76,23 @@ for (const dialect of DIALECTS) {
       await svc.stop();
     });
 
+    test('the re-check leaves a fresh domain alone, then promotes a pending one whose records appeared', async () => {
+      const ctx = contextFor(store, env(), clock);
+      const a = await createAccount(store, { email: `p${++n}-${dialect}@example.test`, password: 'password 123' });
+      const d = await createDomain(ctx, a.accountId, `auto${n}.test`, 'dashboard');
+      const [ver, dkim] = dnsRecordsFor(d);
+      await dns.set({ txt: { [ver.name]: [ver.value], [dkim.name]: [dkim.value] } });
+      const svc = new DomainRecheckService(ctx);
+      await svc.tick();
+      assert.equal((await store.domains.get(a.accountId, d.id))!.lastCheckedAt, null, 'not checked at once');
+      now += 61_000;
+      await svc.tick();
+      await svc.stop();
+      const row = (await store.domains.get(a.accountId, d.id))!;
+      assert.equal(row.status, 'validated');
+      assert.equal(row.lastCheckedAt, now);
+    });
+
     test('a DNS timeout and a SERVFAIL conclude nothing and say so', async () => {
       const silent = await silentDnsServer();
       const sf = await servfailDnsServer();
