@@ -40,8 +40,11 @@ export async function spawnServe(env: Record<string, string>, args: string[] = [
   throw new Error(`serve did not become healthy: ${err}`);
 }
 
+/** Resolves with the exit code (null when a signal ended it), also for a child that has already exited. */
 export function exited(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((r) => child.once('exit', (code) => r(code)));
+  // A child killed by a signal keeps exitCode null (signalCode is set), and 'exit' has already fired.
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((r) => child.once('exit', (code) => r(code)));
 }
 
 /** A free TCP port on loopback. */
