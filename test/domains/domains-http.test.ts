@@ -160,6 +160,8 @@ describe('domains API', () => {
 
     // Another account cannot take the hostname or see any of this.
     const b = await s.account();
+    assert.deepEqual((await call(a.apiKey, 'GET', '/domains')).body.data.map((x: { name: string }) => x.name), ['brand.test']);
+    assert.deepEqual((await call(b.apiKey, 'GET', '/domains')).body.data, [], 'lists are per account');
     const bd = (await call(b.apiKey, 'POST', '/domains', { name: 'brand.test' })).body;
     await ctx.store.domains.update(b.accountId, bd.id, { status: 'validated' });
     assert.equal((await call(b.apiKey, 'PUT', `/domains/${bd.id}/tracking-domain`, { hostname: 't.brand.test' })).body.error.code, 'hostname_taken');
