@@ -64,7 +64,14 @@ export class LiveHub {
     if (this.closed) return void res.end();
     let feed = this.feeds.get(accountId);
     if (!feed) {
-      const start = await this.maxId(accountId);
+      let start: number;
+      try {
+        start = await this.maxId(accountId);
+      } catch (err) {
+        // The reply is already ours (hijacked): end it; EventSource reconnects after `retry`.
+        this.ctx.log.warn({ event: 'dashboard.live_start_failed', err }, 'live events stream could not start');
+        return void res.end();
+      }
       feed = this.feeds.get(accountId);
       if (!feed) {
         feed = { subscribers: new Set(), low: start, high: start, sent: new Set(), history: [], busy: false };

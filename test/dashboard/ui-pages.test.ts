@@ -43,6 +43,7 @@ describe('dashboard in a browser: every page', () => {
         await page.goto(`${s.baseUrl}/${hash}`);
         await page.getByRole('heading', { name: heading, exact: true }).waitFor();
         // The heading takes focus after navigation (keyboard and screen-reader users start there).
+        await page.waitForFunction(() => document.activeElement?.tagName === 'H1', null, { timeout: 8000 }).catch(() => undefined);
         assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1', `${hash}: focus on the heading`);
         const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
         assert.ok(overflow <= 1, `${hash} at ${width}px overflows by ${overflow}px`);

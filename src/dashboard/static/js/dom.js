@@ -82,7 +82,7 @@ export function table(headers, rows, caption) {
 /** Copyable value: monospace text plus a Copy button. */
 export function copyable(value, label = 'Copy') {
   const code = h('code', { class: 'copy-value' }, value);
-  const btn = h('button', { type: 'button', class: 'small', onclick: async () => {
+  const btn = h('button', { type: 'button', class: 'small', 'aria-label': `${label} ${value.length > 48 ? `${value.slice(0, 48)}…` : value}`, onclick: async () => {
     try { await navigator.clipboard.writeText(value); btn.textContent = 'Copied'; } catch { btn.textContent = 'Select and copy'; }
   } }, label);
   return h('span', { class: 'copyable' }, code, ' ', btn);
