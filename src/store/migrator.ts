@@ -26,15 +26,32 @@ async function migrator(db: Db): Promise<Migrator> {
   return new Migrator({ db: db.kysely, provider: provider(db), migrationTableName: 'mb_migrations', migrationLockTableName: 'mb_migrations_lock', migrationTableSchema, allowUnorderedMigrations: true });
 }
 
+// Kysely's migrator introspects the catalog of EVERY schema; when another schema is dropped while that query
+// runs (parallel test suites, each in its own schema), PostgreSQL answers 3F000 "schema ... does not exist".
+// Nothing of ours was touched, so asking again is safe.
+async function retryCatalogRace<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if ((err as { code?: string }).code !== '3F000' || attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
 /** Applies every pending migration; returns the names applied. Throws on the first failure. */
 export async function migrateToLatest(db: Db): Promise<string[]> {
-  const res: MigrationResultSet = await (await migrator(db)).migrateToLatest();
-  if (res.error) throw res.error instanceof Error ? res.error : new Error(String(res.error));
+  const res: MigrationResultSet = await retryCatalogRace(async () => {
+    const r = await (await migrator(db)).migrateToLatest();
+    if (r.error) throw r.error instanceof Error ? r.error : new Error(String(r.error));
+    return r;
+  });
   return (res.results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /** The migrations that have not run yet (for `migrate --dry-run`). */
 export async function pendingMigrations(db: Db): Promise<string[]> {
-  const all = await (await migrator(db)).getMigrations();
+  const all = await retryCatalogRace(async () => (await migrator(db)).getMigrations());
   return all.filter((m) => !m.executedAt).map((m) => m.name);
 }
