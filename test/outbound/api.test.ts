@@ -79,9 +79,11 @@ for (const dialect of DIALECTS) {
       for (const raw of [reader, audit]) {
         const head = raw.split('\r\n\r\n')[0];
         assert.ok(!/audit@example\.org/.test(head), 'Bcc not in the headers');
-        assert.ok(raw.includes(`${base}/o/`), 'open pixel injected');
-        assert.ok(raw.includes(`${base}/c/`), 'link rewritten');
-        assert.ok(!raw.includes('href="https://example.com/orders/42"') && !raw.includes('href=3D"https://example.com/orders/42"'), 'original href replaced');
+        // Quoted-printable soft line breaks can fall inside a URL (where depends on the random copy id).
+        const flat = raw.replace(/=\r\n/g, '');
+        assert.ok(flat.includes(`${base}/o/`), 'open pixel injected');
+        assert.ok(flat.includes(`${base}/c/`), 'link rewritten');
+        assert.ok(!flat.includes('href="https://example.com/orders/42"') && !flat.includes('href=3D"https://example.com/orders/42"'), 'original href replaced');
         assert.deepEqual(await mailauthVerify(Buffer.from(raw, 'latin1')), ['pass']);
       }
       // Each copy has its own tokens.
@@ -105,7 +107,7 @@ for (const dialect of DIALECTS) {
     test('track flags and X-Mailbeacon-Track only turn tracking off; the header never leaves', async () => {
       const r = await send({ from: 'news@example.com', to: ['a@example.net'], subject: 'no opens', html: '<p><a href="https://example.com/x">x</a></p>', track: { opens: false } });
       assert.equal(r.status, 202);
-      const raw = await outboxOf((await r.json()).id, 'a@example.net');
+      const raw = (await outboxOf((await r.json()).id, 'a@example.net')).replace(/=\r\n/g, '');
       assert.ok(!raw.includes('/o/'), 'no pixel');
       assert.ok(raw.includes('/c/'), 'links still tracked');
       const rawMsg = 'From: news@example.com\r\nTo: b@example.net\r\nSubject: opt out\r\nX-Mailbeacon-Track: no\r\nContent-Type: text/html\r\n\r\n<p><a href="https://example.com/y">y</a></p>\r\n';
