@@ -7,6 +7,13 @@ import { parseCidr } from '../domain/ip-address.ts';
 const port = z.coerce.number().int().min(0).max(65535);
 const bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => v === 'true' || v === '1' || v === 'yes');
 const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+/** A comma list of whole numbers in [min, max]. */
+const intList = (min: number, max: number, message: string) =>
+  z.string().transform((s, c) => {
+    const out = s.split(',').map((x) => Number(x.trim()));
+    if (!out.length || out.some((n) => !Number.isInteger(n) || n < min || n > max)) c.addIssue({ code: 'custom', message });
+    return out;
+  });
 const hostPort = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|[A-Za-z0-9.-]+)(:\d{1,5})?$/, 'expected ip[:port]');
 const cidr = z.string().regex(/^[0-9a-fA-F:.]+(\/\d{1,3})?$/, 'expected an address or CIDR such as 10.0.0.0/8').refine((s) => parseCidr(s) !== undefined, 'expected an address or CIDR such as 10.0.0.0/8');
 const url = (protocols: string[]) =>
@@ -87,11 +94,7 @@ export const settings = {
     env: 'MAILBEACON_RETRY_SCHEDULE',
     description: 'Seconds to wait before each retry of a deferred (4xx) delivery; the last value repeats until the give-up age.',
     default: '60,300,900,1800,3600,7200,14400',
-    schema: z.string().transform((s, c) => {
-      const out = s.split(',').map((x) => Number(x.trim()));
-      if (!out.length || out.some((n) => !Number.isInteger(n) || n < 0)) c.addIssue({ code: 'custom', message: 'expected a comma list of whole seconds' });
-      return out;
-    }),
+    schema: intList(0, Number.MAX_SAFE_INTEGER, 'expected a comma list of whole seconds'),
   }),
   giveUpAfter: setting({
     env: 'MAILBEACON_GIVE_UP_AFTER',
@@ -126,11 +129,7 @@ export const settings = {
     env: 'MAILBEACON_TOKEN_KEY_IDS',
     description: 'Tracking-token key ids (1-255), newest first: the first signs new tokens, all of them verify. Rotate by putting a new id in front; drop an id to retire its tokens.',
     default: '1',
-    schema: z.string().transform((s, c) => {
-      const out = s.split(',').map((x) => Number(x.trim()));
-      if (!out.length || out.some((n) => !Number.isInteger(n) || n < 1 || n > 255)) c.addIssue({ code: 'custom', message: 'expected a comma list of ids from 1 to 255' });
-      return out;
-    }),
+    schema: intList(1, 255, 'expected a comma list of ids from 1 to 255'),
   }),
   eventFlushMs: setting({
     env: 'MAILBEACON_EVENT_FLUSH_MS',

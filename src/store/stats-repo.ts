@@ -2,6 +2,7 @@
 // and the per-dimension breakdown (client, os, device, reason).
 import { sql } from 'kysely';
 import type { Db } from './database.ts';
+import type { RollupsHourlyTable } from './schema.ts';
 
 export interface StatsRange {
   accountId: string;
@@ -11,16 +12,8 @@ export interface StatsRange {
   to: number;
 }
 
-export interface SeriesRow {
-  t: number;
-  delivered: number;
-  opens: number;
-  uniqueOpens: number;
-  humanOpens: number;
-  machineOpens: number;
-  clicks: number;
-  uniqueClicks: number;
-}
+/** One bucket of the series: the rollup counters, summed over the bucket starting at t. */
+export type SeriesRow = { t: number } & Omit<RollupsHourlyTable, 'accountId' | 'domainId' | 'hour'>;
 
 export interface BreakdownRow {
   value: string;
