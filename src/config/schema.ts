@@ -84,6 +84,12 @@ export const settings = {
     default: 'outbox',
     schema: z.string().refine((s) => s === 'outbox' || /^smtps?:\/\/.+/.test(s), 'expected outbox or smtp://host:port'),
   }),
+  deliveryLease: setting({
+    env: 'MAILBEACON_DELIVERY_LEASE',
+    description: 'Seconds a worker holds a claimed copy; if its node dies, another node (or the same one after a restart) retries the copy after this. Must exceed the longest delivery attempt.',
+    default: '600',
+    schema: z.coerce.number().int().min(10),
+  }),
   relayConcurrency: setting({
     env: 'MAILBEACON_RELAY_CONCURRENCY',
     description: 'How many deliveries run at once per node (and the size of the smarthost connection pool).',

@@ -15,8 +15,6 @@ import { afterTemporaryFailure } from './retry.ts';
 import { defaultRewriter } from './rewrite-step.ts';
 import { createTransport, type DeliveryOutcome, type Transport } from './transports.ts';
 
-/** A claimed copy stays ours this long; after it, another node (or we after a restart) may retry it. */
-export const LEASE_MS = 10 * 60_000;
 const POLL_MS = 1000;
 const MAX_CLAIM = 100;
 
@@ -130,7 +128,7 @@ export function createWorkerService(ctx: AppContext, opts: WorkerOptions = {}): 
       let copies: MessageCopiesTable[];
       nudged = false;
       try {
-        copies = await store.messages.claimDue(ctx.nodeId, ctx.clock.now(), Math.min(free, MAX_CLAIM), LEASE_MS);
+        copies = await store.messages.claimDue(ctx.nodeId, ctx.clock.now(), Math.min(free, MAX_CLAIM), ctx.config.deliveryLease * 1000);
       } catch (err) {
         log.error({ event: 'outbound.claim_failed', err }, 'claiming due copies failed');
         await sleep(pollMs);
