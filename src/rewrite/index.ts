@@ -1,9 +1,11 @@
 // The tracking rewriter: injects one open pixel per eligible text/html part and points http(s) links at
 // the click endpoint, streaming, by insertion (see docs/rewriting.md for the rules).
 import type { Transform } from 'node:stream';
-import { createRewriteStream as create, type RewriteOptions, type RewriteStream } from './rewrite-stream.ts';
+import { MessageRewriter, type RewriteOptions } from './message-rewriter.ts';
+import { createRewriteStream as create, type RewriteStream } from './rewrite-stream.ts';
 
-export type { RewriteOptions, RewriteSummary } from './rewrite-stream.ts';
+export type { RewriteOptions, RewriteSummary } from './message-rewriter.ts';
+export { MessageRewriter } from './message-rewriter.ts';
 export { RewriteStream } from './rewrite-stream.ts';
 export type { OptOut } from './opt-out.ts';
 export type { PixelPlacement } from './pixel.ts';
@@ -23,17 +25,29 @@ export function createRewriteStream(opts: RewriteOptions): Transform & Pick<Rewr
   return create(opts);
 }
 
-/** Rewrites a whole message held in memory (a convenience over the stream). */
-export async function rewriteMessage(input: Buffer, opts: RewriteOptions): Promise<RewriteResult> {
-  const stream = create(opts);
+/** Rewrites a whole message held in memory, synchronously. */
+export function rewriteMessageSync(input: Buffer, opts: RewriteOptions): RewriteResult {
   const out: Buffer[] = [];
-  stream.on('data', (c: Buffer) => out.push(c));
-  const done = new Promise<void>((resolve, reject) => {
-    stream.once('end', resolve);
-    stream.once('error', reject);
-  });
-  stream.end(input);
-  await done;
-  const r = stream.result();
+  const rewriter = new MessageRewriter(opts, (buf) => out.push(buf));
+  rewriter.write(input);
+  rewriter.end();
+  const r = rewriter.result();
+  return { output: out.length === 1 ? out[0] : Buffer.concat(out), pixels: r.pixels, links: r.links, warnings: [...r.warnings], optOut: { ...r.optOut } };
+}
+
+/** Input slice per event-loop turn in rewriteMessage: a 25 MB message must not stall the server. */
+const SLICE = 1024 * 1024;
+
+/** Rewrites a whole message held in memory (the outbound pipeline's step); yields between 1 MB slices. */
+export async function rewriteMessage(input: Buffer, opts: RewriteOptions): Promise<RewriteResult> {
+  if (input.length <= SLICE) return rewriteMessageSync(input, opts);
+  const out: Buffer[] = [];
+  const rewriter = new MessageRewriter(opts, (buf) => out.push(buf));
+  for (let at = 0; at < input.length; at += SLICE) {
+    rewriter.write(input.subarray(at, at + SLICE));
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  rewriter.end();
+  const r = rewriter.result();
   return { output: Buffer.concat(out), pixels: r.pixels, links: r.links, warnings: [...r.warnings], optOut: { ...r.optOut } };
 }

@@ -70,7 +70,7 @@ const QP_LITERAL = new Uint8Array(256).map((_, b) => (b === 0x09 || (b >= 0x20 &
  */
 export function encodeQuotedPrintable(bytes: Buffer, eol: '\r\n' | '\n'): Buffer {
   const len = bytes.length;
-  const out = Buffer.allocUnsafe(len * 3 + Math.ceil((len * 3) / QP_LINE) * 3 + 8);
+  const out = scratch(len * 3 + Math.ceil((len * 3) / QP_LINE) * 3 + 8);
   const crlf = eol === '\r\n';
   let o = 0;
   let line = 0;
@@ -110,6 +110,15 @@ export function encodeQuotedPrintable(bytes: Buffer, eol: '\r\n' | '\n'): Buffer
       line += 3;
     }
   }
-  return out.subarray(0, o);
+  return out === scratchBuf ? Buffer.from(out.subarray(0, o)) : out.subarray(0, o);
 }
 
+const SCRATCH_BYTES = 64 * 1024;
+const scratchBuf = Buffer.allocUnsafe(SCRATCH_BYTES);
+/**
+ * A working buffer of at least `n` bytes, whose result the caller copies out: for typical parts it is one
+ * reused buffer (a fresh worst-case-sized one per part was a large share of the rewriter's garbage).
+ */
+function scratch(n: number): Buffer {
+  return n <= SCRATCH_BYTES ? scratchBuf : Buffer.allocUnsafe(n);
+}
