@@ -49,8 +49,13 @@ export function normalizeHost(host: string): string {
   return h.replace(/\.$/, '');
 }
 
-function mac(key: Buffer, host: string, body: Buffer): Buffer {
-  return createHmac('sha256', key).update(`mbt1\0${normalizeHost(host)}\0`).update(body).digest().subarray(0, TAG_LEN);
+/** "mbt1\0" + normalized host + "\0": what the MAC covers before the token body. */
+function macPrefix(host: string): Buffer {
+  return Buffer.from(`mbt1\0${normalizeHost(host)}\0`, 'utf8');
+}
+
+function mac(key: Buffer, prefix: Buffer, body: Buffer): Buffer {
+  return createHmac('sha256', key).update(prefix).update(body).digest().subarray(0, TAG_LEN);
 }
 
 function writeVarint(n: number, out: number[]) {
@@ -64,21 +69,43 @@ function writeVarint(n: number, out: number[]) {
 export class TokenSigner {
   constructor(private readonly keyring: Keyring) {}
 
+  /** MAC prefixes of recent hosts: a rewrite signs a pixel and every link for the same host. */
+  private readonly prefixes = new Map<string, Buffer>();
+
+  private prefixFor(host: string): Buffer {
+    let p = this.prefixes.get(host);
+    if (!p) {
+      if (this.prefixes.size >= 256) this.prefixes.clear();
+      this.prefixes.set(host, (p = macPrefix(host)));
+    }
+    return p;
+  }
+
   /** A token for `claims`, valid only when it arrives on `host` (the tracking hostname). */
   sign(claims: TokenClaims, host: string): string {
-    const id = Buffer.from(claims.copyId, 'utf8');
-    if (id.length === 0 || id.length > 255) throw new Error('copy id must be 1..255 bytes');
-    const head: number[] = [VERSION, this.keyring.current, KIND_CODE[claims.kind], id.length];
-    const parts: Buffer[] = [Buffer.from(head), id];
+    const idLength = Buffer.byteLength(claims.copyId, 'utf8');
+    if (idLength === 0 || idLength > 255) throw new Error('copy id must be 1..255 bytes');
+    const v: number[] = [];
+    let urlLength = 0;
     if (claims.kind === 'click') {
       if (claims.linkIndex === undefined || claims.url === undefined) throw new Error('click tokens need linkIndex and url');
-      const v: number[] = [];
       writeVarint(claims.linkIndex, v);
-      parts.push(Buffer.from(v), Buffer.from(claims.url, 'utf8'));
+      urlLength = Buffer.byteLength(claims.url, 'utf8');
     }
-    const body = Buffer.concat(parts);
+    // One buffer: body | tag, written in place.
+    const bodyLength = 4 + idLength + v.length + urlLength;
+    const buf = Buffer.allocUnsafe(bodyLength + TAG_LEN);
+    buf[0] = VERSION;
+    buf[1] = this.keyring.current;
+    buf[2] = KIND_CODE[claims.kind];
+    buf[3] = idLength;
+    let at = 4 + buf.write(claims.copyId, 4, 'utf8');
+    for (const b of v) buf[at++] = b;
+    if (urlLength) buf.write(claims.url!, at, 'utf8');
+    const body = buf.subarray(0, bodyLength);
     const key = this.keyring.keys.get(this.keyring.current)!;
-    return Buffer.concat([body, mac(key, host, body)]).toString('base64url');
+    mac(key, this.prefixFor(host), body).copy(buf, bodyLength);
+    return buf.toString('base64url');
   }
 
   /** The claims of a genuine token that arrived on `host`; undefined for anything else. Never throws. */
@@ -93,7 +120,7 @@ export class TokenSigner {
     if (!key) return undefined;
     const body = buf.subarray(0, buf.length - TAG_LEN);
     const tag = buf.subarray(buf.length - TAG_LEN);
-    if (!timingSafeEqual(tag, mac(key, host, body))) return undefined;
+    if (!timingSafeEqual(tag, mac(key, this.prefixFor(host), body))) return undefined;
     const kindCode = body[2];
     const idLen = body[3];
     if (4 + idLen > body.length) return undefined;
