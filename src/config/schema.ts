@@ -143,6 +143,12 @@ export const settings = {
     default: '1',
     schema: z.coerce.number().int().min(0).max(1000),
   }),
+  eventJournal: setting({
+    env: 'MAILBEACON_EVENT_JOURNAL',
+    description: 'Tracking event journal: `on` answers a pixel or click once the hit is written (one write per group-commit batch) to an append-only journal beside the SQLite file (`<store>.events-journal/`), and a background thread moves it into the store (events, classification, rollups); `off` writes the store before answering; `auto`: on for SQLite, off for PostgreSQL.',
+    default: 'auto',
+    schema: z.enum(['auto', 'on', 'off']),
+  }),
   prefetchSeconds: setting({
     env: 'MAILBEACON_PREFETCH_SECONDS',
     description: 'An open or click this many seconds after delivery or sooner is classified as machine (reason `prefetch`): scanners and prefetchers fetch right away, people rarely do.',

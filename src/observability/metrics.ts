@@ -5,10 +5,13 @@ import client from 'prom-client';
 export function createMetrics() {
   const registry = new client.Registry();
   client.collectDefaultMetrics({ register: registry });
-  const counter = (name: string, help: string, labelNames: string[] = []) => new client.Counter({ name, help, labelNames, registers: [registry] });
+  // `collect`: called when the metric is read (scrape), to fold in values kept elsewhere.
+  const counter = (name: string, help: string, labelNames: string[] = [], collect?: () => void) =>
+    new client.Counter({ name, help, labelNames, registers: [registry], ...(collect ? { collect } : {}) });
   const histogram = (name: string, help: string, labelNames: string[] = [], buckets?: number[]) =>
     new client.Histogram({ name, help, labelNames, registers: [registry], ...(buckets ? { buckets } : {}) });
-  const gauge = (name: string, help: string, labelNames: string[] = []) => new client.Gauge({ name, help, labelNames, registers: [registry] });
+  const gauge = (name: string, help: string, labelNames: string[] = [], collect?: () => void) =>
+    new client.Gauge({ name, help, labelNames, registers: [registry], ...(collect ? { collect } : {}) });
   return {
     registry,
     counter,

@@ -38,6 +38,9 @@ export interface SyncBatchOps {
   insertEvent(row: Insertable<EventsTable>): void;
   addHourly(row: HourlyDelta): void;
   addBreakdown(row: BreakdownDelta): void;
+  /** A kv row (the event journal keeps its ingest checkpoint there, written in the same transaction). */
+  getKv(key: string): string | undefined;
+  setKv(key: string, value: string): void;
 }
 
 const EVENT_COLS = ['accountId', 'domainId', 'messageId', 'copyId', 'type', 'createdAt', 'recipient', 'linkIndex', 'url', 'ip', 'userAgent', 'clientName', 'clientVersion', 'os', 'device', 'classification', 'reason', 'isFirst', 'data'] as const;
@@ -67,7 +70,11 @@ export class TrackingRepo {
       const bd = sqlite.prepare(`insert into rollups_breakdown (account_id, domain_id, hour, dimension, value, opens, human_opens, machine_opens, clicks)
         values (?, ?, ?, ?, ?, ?, ?, ?, ?) on conflict (account_id, domain_id, hour, dimension, value) do update set
         opens = opens + excluded.opens, human_opens = human_opens + excluded.human_opens, machine_opens = machine_opens + excluded.machine_opens, clicks = clicks + excluded.clicks`);
+      const kvGet = sqlite.prepare('select value from kv where key = ?').pluck();
+      const kvSet = sqlite.prepare('insert into kv (key, value) values (?, ?) on conflict (key) do update set value = excluded.value');
       this.syncOps = {
+        getKv: (key) => kvGet.get(key) as string | undefined,
+        setKv: (key, value) => { kvSet.run(key, value); },
         copy: (id) => copy.get(id) as CopyInfo | undefined,
         ipTruncation: (id) => {
           const r = dom.get(id) as { t: number } | undefined;

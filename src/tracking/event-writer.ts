@@ -3,7 +3,7 @@
 // and breakdown rollups. A token for a copy that does not exist records nothing.
 import type { Insertable } from 'kysely';
 import type { EventsTable } from '../store/schema.ts';
-import type { BreakdownDelta, CopyInfo, HourlyDelta, TrackingRepo } from '../store/tracking-repo.ts';
+import type { BreakdownDelta, CopyInfo, HourlyDelta, SyncBatchOps, TrackingRepo } from '../store/tracking-repo.ts';
 import { classify, type ClassifyOptions, type Verdict } from './classify.ts';
 import { truncateIp } from './ip.ts';
 
@@ -21,6 +21,12 @@ export interface TrackHit {
 }
 
 export type HitOutcome = 'recorded' | 'unknown_copy';
+
+export interface SyncBatchResult {
+  claims: { copyId: string; kind: string; at: number }[];
+  copies: Map<string, CopyInfo>;
+  outcomes: HitOutcome[];
+}
 
 const HOUR = 3_600_000;
 const CLICK_WINDOW_MS = 5_000;
@@ -71,30 +77,13 @@ export class EventWriter {
   constructor(private readonly repo: TrackingRepo, private readonly opts: ClassifyOptions, private readonly now: () => number) {}
 
   async write(hits: TrackHit[]): Promise<HitOutcome[]> {
-    const ids = [...new Set(hits.map((h) => h.copyId))];
     // SQLite: one synchronous transaction of prepared statements (fast path).
-    const sync = this.repo.runSync((ops) => {
-      const copies = new Map<string, CopyInfo>();
-      for (const id of ids) {
-        const c = this.copyCache.get(id) ?? ops.copy(id);
-        if (c) copies.set(id, c);
-      }
-      const privacy = this.privacyFromCache(copies, (missing) => new Map(missing.map((id) => [id, ops.ipTruncation(id) ?? false])));
-      const { claims, claimedBy } = planClaims(hits, copies);
-      // A (copy, kind) this node has seen claimed needs no insert attempt: claims are never undone.
-      const won = new Set(claims.filter((c) => !this.claimed.has(`${c.copyId} ${c.kind}`) && ops.claimFirst(c.copyId, c.kind, c.at)).map((c) => `${c.copyId} ${c.kind}`));
-      const b = this.build(hits, copies, privacy as Map<string, boolean>, claimedBy, won);
-      for (const e of b.events) ops.insertEvent(e);
-      for (const h of b.hourly) ops.addHourly(h);
-      for (const x of b.breakdown) ops.addBreakdown(x);
-      return { claims, copies, outcomes: b.outcomes };
-    });
+    const sync = this.repo.runSync((ops) => this.applySync(ops, hits));
     if (sync) {
-      // Only after the commit: a rolled-back claim must not be remembered.
-      for (const c of sync.value.claims) this.remember(`${c.copyId} ${c.kind}`);
-      this.cacheCopies(sync.value.copies);
+      this.afterCommit(sync.value);
       return sync.value.outcomes;
     }
+    const ids = [...new Set(hits.map((h) => h.copyId))];
     return this.repo.transaction(async (trx) => {
       const copies = await this.repo.copies(trx, ids.filter((id) => !this.copyCache.has(id)));
       for (const id of ids) {
@@ -119,6 +108,35 @@ export class EventWriter {
       this.cacheCopies(copies);
       return outcomes;
     });
+  }
+
+  /**
+   * The whole batch on SQLite's prepared statements, inside the caller's synchronous transaction (runSync):
+   * copy lookup, classification, first-open claims, events and rollups. Call afterCommit() with the result
+   * once that transaction has committed. The event journal's ingester runs this beside its checkpoint update.
+   */
+  applySync(ops: SyncBatchOps, hits: TrackHit[]): SyncBatchResult {
+    const copies = new Map<string, CopyInfo>();
+    for (const h of hits) {
+      if (copies.has(h.copyId)) continue;
+      const c = this.copyCache.get(h.copyId) ?? ops.copy(h.copyId);
+      if (c) copies.set(h.copyId, c);
+    }
+    const privacy = this.privacyFromCache(copies, (missing) => new Map(missing.map((id) => [id, ops.ipTruncation(id) ?? false])));
+    const { claims, claimedBy } = planClaims(hits, copies);
+    // A (copy, kind) this node has seen claimed needs no insert attempt: claims are never undone.
+    const won = new Set(claims.filter((c) => !this.claimed.has(`${c.copyId} ${c.kind}`) && ops.claimFirst(c.copyId, c.kind, c.at)).map((c) => `${c.copyId} ${c.kind}`));
+    const b = this.build(hits, copies, privacy, claimedBy, won);
+    for (const e of b.events) ops.insertEvent(e);
+    for (const h of b.hourly) ops.addHourly(h);
+    for (const x of b.breakdown) ops.addBreakdown(x);
+    return { claims, copies, outcomes: b.outcomes };
+  }
+
+  /** Only after the commit: a rolled-back claim must not be remembered. */
+  afterCommit(r: SyncBatchResult): void {
+    for (const c of r.claims) this.remember(`${c.copyId} ${c.kind}`);
+    this.cacheCopies(r.copies);
   }
 
   /** Classifies every hit and builds the event rows and rollup deltas of the batch. */

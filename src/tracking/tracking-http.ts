@@ -16,6 +16,7 @@ import { GroupCommit } from './group-commit.ts';
 import { EventWriter, type HitOutcome, type TrackHit } from './event-writer.ts';
 import { CidrSet } from '../domain/ip-address.ts';
 import { clientAddress, type ProxyHeader } from '../http/client-address.ts';
+import { startJournal, type Recorder } from './journal-service.ts';
 
 /** The classic 1×1 transparent GIF89a (43 bytes: the common 42-byte variant has a truncated LZW block). */
 export const PIXEL_GIF = Buffer.from('47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b', 'hex');
@@ -55,27 +56,62 @@ export function safeRedirect(url: string | undefined): string | undefined {
 export interface Tracker {
   /** Handles /o/ and /c/ requests; false for anything else (Fastify takes it). */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** Resolves once every hit answered so far is in the store (journal ingested); at once without a journal. */
+  settled(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Whether this node writes tracking hits to the event journal (SQLite file stores) or straight to the store. */
+export function journalEnabled(ctx: AppContext): boolean {
+  const mode = ctx.config.eventJournal ?? 'auto';
+  const file = ctx.store.db.sqlitePath;
+  const sqliteFile = ctx.store.dialect === 'sqlite' && !!file && file !== ':memory:';
+  if (mode === 'off') return false;
+  if (mode === 'on' && !sqliteFile) throw new Error('MAILBEACON_EVENT_JOURNAL=on needs a SQLite file store (PostgreSQL nodes write tracking events straight to the shared store)');
+  return sqliteFile;
 }
 
 export function createTracker(ctx: AppContext): Tracker {
   const m = ctx.metrics;
-  const requests = m.counter('mailbeacon_tracking_requests_total', 'Pixel and click requests by result (recorded, invalid_token, unknown_host, unknown_copy, bad_url, lost)', ['route', 'result']);
+  // Outcomes of journaled hits are known only once ingested: they are folded in whenever the counter is read.
+  const requests = m.counter('mailbeacon_tracking_requests_total', 'Pixel and click requests by result (recorded, invalid_token, unknown_host, unknown_copy, bad_url, lost)', ['route', 'result'], () => recorder?.pull?.());
   const lost = m.counter('mailbeacon_tracking_events_lost_total', 'Verified pixel loads and clicks that were answered but could not be stored (store failure)');
   const batchSize = m.histogram('mailbeacon_tracking_batch_size', 'Events per group commit', [], [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]);
   const commitSeconds = m.histogram('mailbeacon_tracking_commit_seconds', 'Time to write one group-commit batch', [], [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5]);
-  const count = (route: string, result: string) => requests.inc({ route, result });
+  // prom-client hashes the labels on every inc(): keep one child per (route, result).
+  const children = new Map<string, ReturnType<typeof requests.labels>>();
+  const child = (route: string, result: string) => {
+    const k = `${route} ${result}`;
+    let c = children.get(k);
+    if (!c) children.set(k, (c = requests.labels(route, result)));
+    return c;
+  };
+  const count = (route: string, result: string, n = 1) => child(route, result).inc(n);
 
   const signer = new TokenSigner(keyringFromSecret(ctx.secret, ctx.config.tokenKeyIds));
   const hosts = trackingHosts(ctx);
   const trusted = new CidrSet(ctx.config.trustedProxies);
   const proxyHeader = (ctx.config.trustedProxyHeader ?? 'auto') as ProxyHeader;
-  const writer = new EventWriter(ctx.store.tracking, { prefetchSeconds: ctx.config.prefetchSeconds, scannerNetworks: ctx.config.scannerNetworks }, () => ctx.clock.now());
-  const commit = new GroupCommit<TrackHit, HitOutcome>((hits) => writer.write(hits), ctx.config.eventFlushMs, 2000, (size, ms, ok) => {
+  const classifyOpts = { prefetchSeconds: ctx.config.prefetchSeconds, scannerNetworks: ctx.config.scannerNetworks };
+  const onBatch = (size: number, ms: number, ok: boolean) => {
     batchSize.observe(size);
     commitSeconds.observe(ms / 1000);
     if (!ok) ctx.log.error({ event: 'tracking.commit_failed', size }, 'tracking events could not be stored');
-  });
+  };
+
+  // Where a verified hit goes before its answer: the event journal (SQLite) or the store itself (group commit).
+  let recorder: Recorder | undefined;
+  if (journalEnabled(ctx)) {
+    recorder = startJournal(ctx, classifyOpts, onBatch, count);
+  } else {
+    const writer = new EventWriter(ctx.store.tracking, classifyOpts, () => ctx.clock.now());
+    const commit = new GroupCommit<TrackHit, HitOutcome>((hits) => writer.write(hits), ctx.config.eventFlushMs, 2000, onBatch);
+    recorder = {
+      add: (hit) => commit.add(hit).then((outcome) => count(hit.kind === 'open' ? 'pixel' : 'click', outcome)),
+      settled: async () => {},
+      close: () => commit.close(),
+    };
+  }
 
   // The same client-address rules as every other route (http/client-address.ts). The tracking host is the
   // Host header only: X-Forwarded-Host never decides which host a token is checked against.
@@ -96,12 +132,10 @@ export function createTracker(ctx: AppContext): Tracker {
     res.end(NOT_FOUND);
   };
 
+  const rec = recorder;
   const record = (route: string, hit: TrackHit, answer: () => void) => {
-    commit.add(hit).then(
-      (outcome) => {
-        count(route, outcome);
-        answer();
-      },
+    rec.add(hit).then(
+      answer,
       () => {
         count(route, 'lost');
         lost.inc();
@@ -175,8 +209,14 @@ export function createTracker(ctx: AppContext): Tracker {
       else click(req, res, rest);
       return true;
     },
-    close: () => commit.close(),
+    settled: (timeoutMs) => rec.settled(timeoutMs),
+    close: () => rec.close(),
   };
+}
+
+/** Resolves once every tracking hit this node answered so far is in the store (tests, backups, reads). */
+export function trackingSettled(ctx: AppContext, timeoutMs?: number): Promise<void> {
+  return trackers.get(ctx)?.settled(timeoutMs) ?? Promise.resolve();
 }
 
 const trackers = new WeakMap<AppContext, Tracker>();

@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import { DIALECTS } from '../helpers/dialects.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { TokenSigner, keyringFromSecret } from '../../src/tracking/tokens.ts';
-import { PIXEL_GIF } from '../../src/tracking/tracking-http.ts';
+import { PIXEL_GIF, trackingSettled } from '../../src/tracking/tracking-http.ts';
 import { TEST_SECRET, request, seedCopies, seedDomain, signer } from './helpers.ts';
 
 const HOST = 'track.test';
@@ -22,17 +22,35 @@ function assertGif(r: { status: number; headers: Record<string, unknown>; body: 
 }
 
 async function metric(s: TestServer, name: string, labels: Record<string, string> = {}): Promise<number> {
+  // On SQLite hits are answered once journaled and counted once ingested: wait for that.
+  await trackingSettled(s.server.ctx);
   const m = s.server.ctx.metrics.registry.getSingleMetric(name);
   if (!m) return 0;
   const v = (await m.get()).values.filter((x) => Object.entries(labels).every(([k, val]) => x.labels[k] === val));
   return v.reduce((a, x) => a + x.value, 0);
 }
 
+async function metricNow(s: TestServer, name: string): Promise<number> {
+  const m = s.server.ctx.metrics.registry.getSingleMetric(name);
+  return m ? (await m.get()).values.reduce((a, x) => a + x.value, 0) : 0;
+}
+
+async function until(ok: () => Promise<boolean>, ms = 10_000) {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 for (const dialect of DIALECTS) {
   describe(`tracking endpoint (${dialect})`, () => {
     let s: TestServer;
     let port: number;
-    const events = () => s.server.ctx.store.db.kysely.selectFrom('events').selectAll().orderBy('id').execute();
+    const events = async () => {
+      await trackingSettled(s.server.ctx);
+      return s.server.ctx.store.db.kysely.selectFrom('events').selectAll().orderBy('id').execute();
+    };
 
     before(async () => {
       s = await startTestServer({ dialect, env: { MAILBEACON_PUBLIC_URL: `https://${HOST}`, MAILBEACON_EVENT_FLUSH_MS: '2', MAILBEACON_PREFETCH_SECONDS: '10', MAILBEACON_TRUSTED_PROXIES: '127.0.0.0/8' } });
@@ -155,6 +173,7 @@ for (const dialect of DIALECTS) {
       // A later pixel load is not a first open any more.
       const t = signer.sign({ kind: 'open', copyId: copyIds[0] }, HOST);
       assertGif(await request(port, `/o/${t}.gif`, { headers: { 'user-agent': THUNDERBIRD } }));
+      await trackingSettled(s.server.ctx);
       const roll = await store.db.kysely.selectFrom('rollupsHourly').selectAll().where('accountId', '=', accountId).executeTakeFirstOrThrow();
       assert.deepEqual([roll.opens, roll.uniqueOpens, roll.humanOpens, roll.clicks, roll.uniqueClicks], [2, 1, 2, 2, 1]);
     });
@@ -195,16 +214,31 @@ for (const dialect of DIALECTS) {
       assert.equal(roll[0].opens, 1);
     });
 
-    test('when the store fails the pixel still answers and the lost event is counted', async () => {
-      const { copyIds } = await seedCopies(s.server.ctx.store, 1);
+    test('when the store fails the pixel still answers; the hit is kept (journal) or counted as lost', async () => {
+      const store = s.server.ctx.store;
+      const { copyIds } = await seedCopies(store, 1);
       const t = signer.sign({ kind: 'open', copyId: copyIds[0] }, HOST);
       const c = signer.sign({ kind: 'click', copyId: copyIds[0], linkIndex: 0, url: 'https://example.com/x' }, HOST);
-      await sql`drop table tracking_firsts`.execute(s.server.ctx.store.db.kysely);
+      const ddl = dialect === 'sqlite' ? (await sql<{ sql: string }>`select sql from sqlite_master where name = 'tracking_firsts'`.execute(store.db.kysely)).rows[0].sql : '';
+      const lostBefore = await metric(s, 'mailbeacon_tracking_events_lost_total');
+      await sql`drop table tracking_firsts`.execute(store.db.kysely);
       assertGif(await request(port, `/o/${t}.gif`));
       const r = await request(port, `/c/${c}`);
       assert.equal(r.status, 302);
       assert.equal(r.headers.location, 'https://example.com/x');
-      assert.equal(await metric(s, 'mailbeacon_tracking_events_lost_total'), 2);
+      if (dialect === 'postgres') {
+        // Written straight to the store: the failed transaction loses both, and says so.
+        assert.equal(await metric(s, 'mailbeacon_tracking_events_lost_total') - lostBefore, 2);
+        return;
+      }
+      // SQLite: both hits are in the event journal; ingesting them fails (and is retried) until the store works.
+      await until(async () => await metricNow(s, 'mailbeacon_tracking_journal_ingest_errors_total') > 0);
+      assert.ok(await metricNow(s, 'mailbeacon_tracking_journal_lag_events') >= 2, 'the hits wait in the journal');
+      await sql.raw(ddl).execute(store.db.kysely);
+      const evs = (await events()).filter((e) => e.copyId === copyIds[0]);
+      assert.deepEqual(evs.map((e) => [e.type, e.isFirst]), [['open', 1], ['click', 1]]);
+      assert.equal(await metric(s, 'mailbeacon_tracking_events_lost_total'), lostBefore, 'nothing lost');
+      assert.equal(await metric(s, 'mailbeacon_tracking_journal_lag_events'), 0);
     });
   });
 }
