@@ -14,6 +14,8 @@ import { S, type JournalWorkerData } from './journal-shared.ts';
 const data = workerData as JournalWorkerData;
 const sab = new Int32Array(data.shared);
 const post = (m: unknown) => parentPort!.postMessage(m);
+// Atomics.waitAsync alone does not keep a thread alive: an open port does, until the loop ends.
+parentPort!.on('message', () => {});
 
 try {
   const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
@@ -70,3 +72,4 @@ for (;;) {
 }
 await db.close();
 post({ type: 'stopped' });
+parentPort!.close();

@@ -42,7 +42,18 @@ export function keyringFromSecret(secret: Buffer | string, keyIds: number[] = [1
 }
 
 /** The hostname a token is bound to: lowercase, no port, no trailing dot. */
+const normalized = new Map<string, string>();
 export function normalizeHost(host: string): string {
+  // Every pixel normalizes its Host header (twice): remember the few distinct values a node sees.
+  const hit = normalized.get(host);
+  if (hit !== undefined) return hit;
+  const h = normalizeHostUncached(host);
+  if (normalized.size >= 1000) normalized.clear();
+  normalized.set(host, h);
+  return h;
+}
+
+function normalizeHostUncached(host: string): string {
   let h = host.trim().toLowerCase();
   if (h.startsWith('[')) h = h.slice(0, h.indexOf(']') + 1);
   else if (h.includes(':') && h.indexOf(':') === h.lastIndexOf(':')) h = h.slice(0, h.indexOf(':'));

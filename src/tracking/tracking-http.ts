@@ -107,7 +107,12 @@ export function createTracker(ctx: AppContext): Tracker {
     const writer = new EventWriter(ctx.store.tracking, classifyOpts, () => ctx.clock.now());
     const commit = new GroupCommit<TrackHit, HitOutcome>((hits) => writer.write(hits), ctx.config.eventFlushMs, 2000, onBatch);
     recorder = {
-      add: (hit) => commit.add(hit).then((outcome) => count(hit.kind === 'open' ? 'pixel' : 'click', outcome)),
+      add: (hit, answer) => {
+        commit.add(hit).then((outcome) => {
+          count(hit.kind === 'open' ? 'pixel' : 'click', outcome);
+          answer();
+        }, answer);
+      },
       settled: async () => {},
       close: () => commit.close(),
     };
@@ -115,8 +120,15 @@ export function createTracker(ctx: AppContext): Tracker {
 
   // The same client-address rules as every other route (http/client-address.ts). The tracking host is the
   // Host header only: X-Forwarded-Host never decides which host a token is checked against.
+  // Without trusted proxies the client is the socket peer: worked out once per connection, not per request.
+  const peerIp = new WeakMap<object, string>();
   const clientOf = (req: IncomingMessage): { ip: string; host: string | undefined } => {
     const socket = req.socket as IncomingMessage['socket'] & { encrypted?: boolean };
+    if (!trusted.size) {
+      let ip = peerIp.get(socket);
+      if (ip === undefined) peerIp.set(socket, (ip = clientAddress(socket.remoteAddress, req.headers, trusted, 'http', proxyHeader).ip));
+      return { ip, host: req.headers.host };
+    }
     const c = clientAddress(socket.remoteAddress, req.headers, trusted, socket.encrypted ? 'https' : 'http', proxyHeader);
     return { ip: c.ip, host: req.headers.host };
   };
@@ -134,14 +146,13 @@ export function createTracker(ctx: AppContext): Tracker {
 
   const rec = recorder;
   const record = (route: string, hit: TrackHit, answer: () => void) => {
-    rec.add(hit).then(
-      answer,
-      () => {
+    rec.add(hit, (err) => {
+      if (err !== undefined) {
         count(route, 'lost');
         lost.inc();
-        answer();
-      },
-    );
+      }
+      answer();
+    });
   };
 
   const pixel = (req: IncomingMessage, res: ServerResponse, rest: string) => {
