@@ -59,10 +59,23 @@ export function listSegments(dir: string): number[] {
  * userAgent, linkIndex?, url?]. JSON escapes line breaks, so a record never spans two lines.
  */
 export function encodeHit(h: TrackHit): string {
-  const m = h.method === 'GET' ? 0 : h.method === 'HEAD' ? 1 : h.method;
-  return h.kind === 'open'
-    ? JSON.stringify([0, m, h.copyId, h.at, h.ip, h.userAgent])
-    : JSON.stringify([1, m, h.copyId, h.at, h.ip, h.userAgent, h.linkIndex ?? 0, h.url ?? '']);
+  const m = h.method === 'GET' ? '0' : h.method === 'HEAD' ? '1' : JSON.stringify(h.method);
+  // Built by hand on the pixel's hot path: ids and canonical addresses need no escaping when they are
+  // plain, and the few user agents a node sees are escaped once.
+  const head = `${m},${SAFE.test(h.copyId) ? `"${h.copyId}"` : JSON.stringify(h.copyId)},${h.at},${SAFE_IP.test(h.ip) ? `"${h.ip}"` : JSON.stringify(h.ip)},${uaJson(h.userAgent)}`;
+  return h.kind === 'open' ? `[0,${head}]` : `[1,${head},${h.linkIndex ?? 0},${JSON.stringify(h.url ?? '')}]`;
+}
+
+const SAFE = /^[A-Za-z0-9_-]*$/;
+const SAFE_IP = /^[0-9a-fA-F.:]*$/;
+const uaCache = new Map<string, string>();
+function uaJson(ua: string): string {
+  let j = uaCache.get(ua);
+  if (j === undefined) {
+    if (uaCache.size >= 2000) uaCache.clear();
+    uaCache.set(ua, (j = JSON.stringify(ua)));
+  }
+  return j;
 }
 
 export function decodeHit(line: string): TrackHit | undefined {
@@ -137,15 +150,21 @@ export class JournalWriter {
   }
 
   private rotate() {
-    const fd = this.open(this.seq + 1);
-    fs.closeSync(this.fd);
-    this.fd = fd;
+    // Close first: a descriptor number freed by a failure could be handed to the new file.
+    try {
+      fs.closeSync(this.fd);
+    } catch {
+      /* already unusable */
+    }
+    this.fd = -1;
+    this.fd = this.open(this.seq + 1);
     this.seq++;
     this.offset = 0;
   }
 
   close(): void {
-    fs.closeSync(this.fd);
+    if (this.fd >= 0) fs.closeSync(this.fd);
+    this.fd = -1;
   }
 }
 

@@ -8,8 +8,9 @@
 // into the MAC makes a token valid only on the host it was made for ("a token must belong to a domain that
 // uses the host it arrived on") without a lookup. Click tokens carry the original URL, so the redirect can
 // only ever go where the message pointed.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { deriveKey } from '../config/master-secret.ts';
+import { HmacSha256 } from './hmac-sha256.ts';
 
 export type TokenKind = 'open' | 'click';
 
@@ -60,11 +61,6 @@ function normalizeHostUncached(host: string): string {
   return h.replace(/\.$/, '');
 }
 
-/** "mbt1\0" + normalized host + "\0": what the MAC covers before the token body. */
-function macPrefix(host: string): Buffer {
-  return Buffer.from(`mbt1\0${normalizeHost(host)}\0`, 'utf8');
-}
-
 function mac(key: Buffer, prefix: Buffer, body: Buffer): Buffer {
   return createHmac('sha256', key).update(prefix).update(body).digest().subarray(0, TAG_LEN);
 }
@@ -77,19 +73,39 @@ function writeVarint(n: number, out: number[]) {
   out.push(n);
 }
 
+/** The MAC input before the token bytes, per tracking host (a node sees few distinct hosts). */
+const prefixes = new Map<string, Buffer>();
+function macPrefix(host: string): Buffer {
+  let p = prefixes.get(host);
+  if (!p) {
+    if (prefixes.size >= 1000) prefixes.clear();
+    prefixes.set(host, (p = Buffer.from(`mbt1\0${normalizeHost(host)}\0`, 'utf8')));
+  }
+  return p;
+}
+
+const B64URL = new Int8Array(128).fill(-1);
+for (let i = 0; i < 64; i++) B64URL['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i;
+
+/**
+ * Whether a string of base64url characters is the canonical (unpadded) spelling of its bytes: not 4n+1
+ * characters long, and the unused low bits of the last character are zero (base64url decoding ignores
+ * them, so without this check a token would have several spellings).
+ */
+function canonicalBase64url(s: string): boolean {
+  const r = s.length % 4;
+  if (r === 1) return false;
+  if (r === 0) return true;
+  const v = B64URL[s.charCodeAt(s.length - 1)];
+  return (v & (r === 2 ? 0x0f : 0x03)) === 0;
+}
+
 export class TokenSigner {
-  constructor(private readonly keyring: Keyring) {}
+  /** Verification keys with their HMAC pads precomputed (hmac-sha256.ts). */
+  private readonly verifiers = new Map<number, HmacSha256>();
 
-  /** MAC prefixes of recent hosts: a rewrite signs a pixel and every link for the same host. */
-  private readonly prefixes = new Map<string, Buffer>();
-
-  private prefixFor(host: string): Buffer {
-    let p = this.prefixes.get(host);
-    if (!p) {
-      if (this.prefixes.size >= 256) this.prefixes.clear();
-      this.prefixes.set(host, (p = macPrefix(host)));
-    }
-    return p;
+  constructor(private readonly keyring: Keyring) {
+    for (const [id, key] of keyring.keys) this.verifiers.set(id, new HmacSha256(key));
   }
 
   /** A token for `claims`, valid only when it arrives on `host` (the tracking hostname). */
@@ -115,23 +131,23 @@ export class TokenSigner {
     if (urlLength) buf.write(claims.url!, at, 'utf8');
     const body = buf.subarray(0, bodyLength);
     const key = this.keyring.keys.get(this.keyring.current)!;
-    mac(key, this.prefixFor(host), body).copy(buf, bodyLength);
+    mac(key, macPrefix(host), body).copy(buf, bodyLength);
     return buf.toString('base64url');
   }
 
   /** The claims of a genuine token that arrived on `host`; undefined for anything else. Never throws. */
   verify(token: string, host: string): TokenClaims | undefined {
     if (token.length < 28 || token.length > 16384 || !/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
-    const buf = Buffer.from(token, 'base64url');
     // base64url decoding is lenient about trailing bits: insist on the canonical form so every token
     // has exactly one spelling.
-    if (buf.toString('base64url') !== token) return undefined;
+    if (!canonicalBase64url(token)) return undefined;
+    const buf = Buffer.from(token, 'base64url');
     if (buf.length < 4 + 1 + TAG_LEN || buf[0] !== VERSION) return undefined;
-    const key = this.keyring.keys.get(buf[1]);
+    const key = this.verifiers.get(buf[1]);
     if (!key) return undefined;
-    const body = buf.subarray(0, buf.length - TAG_LEN);
-    const tag = buf.subarray(buf.length - TAG_LEN);
-    if (!timingSafeEqual(tag, mac(key, this.prefixFor(host), body))) return undefined;
+    const bodyLen = buf.length - TAG_LEN;
+    if (!key.verify(macPrefix(host), buf, 0, bodyLen, buf, bodyLen, TAG_LEN)) return undefined;
+    const body = buf.subarray(0, bodyLen);
     const kindCode = body[2];
     const idLen = body[3];
     if (4 + idLen > body.length) return undefined;

@@ -47,3 +47,39 @@ test('normalizeHost strips port, case and trailing dot', () => {
   assert.equal(normalizeHost('Track.Example.COM.:8080'), 'track.example.com');
   assert.equal(normalizeHost('[::1]:8080'), '[::1]');
 });
+
+test('the hot-path HMAC-SHA256 equals node:crypto for random keys, prefixes and lengths (0 to 300 bytes)', async () => {
+  const { createHmac, randomBytes } = await import('node:crypto');
+  const { HmacSha256 } = await import('../../src/tracking/hmac-sha256.ts');
+  for (let i = 0; i < 2000; i++) {
+    const key = randomBytes(1 + (i % 64));
+    const a = randomBytes(i % 70);
+    const b = randomBytes(i % 301);
+    const start = b.length ? i % b.length : 0;
+    const want = createHmac('sha256', key).update(a).update(b.subarray(start)).digest();
+    const h = new HmacSha256(key);
+    assert.deepEqual(h.digest(a, b, start, b.length), want, `key ${key.length} a ${a.length} b ${b.length - start}`);
+    assert.equal(h.verify(a, b, start, b.length, want, 0, 16), true);
+    const bad = Buffer.from(want);
+    bad[i % 16] ^= 1 << (i % 8);
+    assert.equal(h.verify(a, b, start, b.length, bad, 0, 16), false);
+  }
+});
+
+test('only the canonical base64url spelling of a token verifies', () => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const seen = new Set<number>();
+  for (let n = 1; n <= 8; n++) {
+    const t = signer.sign({ kind: 'open', copyId: 'c'.repeat(n) }, 'h.test');
+    seen.add(t.length % 4);
+    assert.ok(signer.verify(t, 'h.test'));
+    // Other spellings of the same bytes (unused low bits of the last character set) never verify.
+    for (const ch of alphabet) {
+      const u = t.slice(0, -1) + ch;
+      if (u !== t && Buffer.from(u, 'base64url').equals(Buffer.from(t, 'base64url'))) assert.equal(signer.verify(u, 'h.test'), undefined, u);
+    }
+    // 4n+1 characters are never base64url of anything (the decoder would drop the last one).
+    if (t.length % 4 === 0) assert.equal(signer.verify(`${t}A`, 'h.test'), undefined);
+  }
+  assert.deepEqual([...seen].sort(), [0, 2, 3], 'every token length class was tried');
+});
