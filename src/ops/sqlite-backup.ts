@@ -7,6 +7,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import { AppError } from '../domain/errors.ts';
+import { openDatabase } from '../store/database.ts';
+import { TrackingRepo } from '../store/tracking-repo.ts';
+import type { ClassifyOptions } from '../tracking/classify.ts';
+import { EventWriter } from '../tracking/event-writer.ts';
+import { JournalIngester, journalDirFor, listSegments } from '../tracking/journal.ts';
 
 export interface BackupResult {
   file: string;
@@ -15,6 +20,8 @@ export interface BackupResult {
   schema: string | undefined;
   /** When the snapshot's read transaction began: every transaction committed before it is in the copy. */
   snapshotAt: number;
+  /** Tracking hits moved from the event journal into the store just before the snapshot. */
+  journalIngested: number;
   ms: number;
 }
 
@@ -61,13 +68,35 @@ export function checkStoreFile(file: string): { schema: string; applied: string[
   }
 }
 
-/** Writes a consistent copy of the store at `storeFile` to `out` (which must not exist yet). */
-export function backupSqlite(storeFile: string, out: string): BackupResult {
+/**
+ * Ingests the tracking event journal beside `storeFile` (if any) into the store, up to what is written now:
+ * a backup then holds every pixel load and click answered before it started, not only those the server had
+ * ingested. Safe beside a running server (the checkpoint is read and written inside each transaction, so no
+ * record is ingested twice). `classify` must be the server's settings (prefetch seconds, scanner networks).
+ */
+export async function drainJournal(storeFile: string, classify: ClassifyOptions): Promise<number> {
+  const dir = journalDirFor(storeFile);
+  if (!listSegments(dir).length) return 0;
+  const db = await openDatabase(`sqlite:${storeFile}`);
+  try {
+    const repo = new TrackingRepo(db);
+    return new JournalIngester(dir, repo, new EventWriter(repo, classify, () => Date.now()), { maxHits: 500 }).drain().hits;
+  } finally {
+    await db.close();
+  }
+}
+
+/**
+ * Writes a consistent copy of the store at `storeFile` to `out` (which must not exist yet), after draining
+ * the event journal into it when `classify` is given (see drainJournal).
+ */
+export async function backupSqlite(storeFile: string, out: string, classify?: ClassifyOptions): Promise<BackupResult> {
   const started = Date.now();
   if (!fs.existsSync(storeFile)) throw new AppError('not_found', 'not_found', `the store ${storeFile} does not exist (check MAILBEACON_DATABASE_URL)`);
   const target = path.resolve(out);
   if (fs.existsSync(target)) throw new AppError('conflict', 'exists', `${target} already exists; choose a new file name`);
   fs.mkdirSync(path.dirname(target), { recursive: true });
+  const journalIngested = classify ? await drainJournal(storeFile, classify) : 0;
   const tmp = `${target}.partial-${process.pid}`;
   const db = new SQLite(storeFile, { fileMustExist: true });
   let snapshotAt = 0;
@@ -86,7 +115,7 @@ export function backupSqlite(storeFile: string, out: string): BackupResult {
   const { schema } = checkStoreFile(tmp);
   fs.renameSync(tmp, target);
   fsyncPath(path.dirname(target));
-  return { file: target, bytes: fs.statSync(target).size, schema, snapshotAt, ms: Date.now() - started };
+  return { file: target, bytes: fs.statSync(target).size, schema, snapshotAt, journalIngested, ms: Date.now() - started };
 }
 
 export interface RestoreResult {
@@ -96,6 +125,8 @@ export interface RestoreResult {
   applied: string[];
   /** Where the replaced store was moved (with --force), if there was one. */
   previous?: string;
+  /** Where the replaced store's tracking event journal was moved, if there was one. */
+  journalKept?: string;
 }
 
 /**
@@ -115,6 +146,7 @@ export function restoreSqlite(from: string, storeFile: string, force: boolean, n
   fs.copyFileSync(source, tmp);
   fsyncPath(tmp);
   let previous: string | undefined;
+  let journalKept: string | undefined;
   if (exists) {
     previous = `${storeFile}.replaced-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
     // Fold the old store's WAL into it first so the kept copy is complete on its own.
@@ -129,7 +161,15 @@ export function restoreSqlite(from: string, storeFile: string, force: boolean, n
   }
   // A WAL or shared-memory file left from the old store would be replayed into the restored one.
   for (const suffix of ['-wal', '-shm', '-journal']) fs.rmSync(storeFile + suffix, { force: true });
+  // The old store's tracking event journal belongs to it: kept beside the replaced store, so the restored one
+  // holds exactly what the backup held.
+  const journal = journalDirFor(storeFile);
+  if (fs.existsSync(journal)) {
+    const kept = previous ?? `${storeFile}.replaced-${new Date(now).toISOString().replace(/[:.]/g, '-')}`;
+    fs.renameSync(journal, journalDirFor(kept));
+    journalKept = journalDirFor(kept);
+  }
   fs.renameSync(tmp, storeFile);
   fsyncPath(path.dirname(storeFile));
-  return { file: storeFile, schema, applied, previous };
+  return { file: storeFile, schema, applied, previous, journalKept };
 }

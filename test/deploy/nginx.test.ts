@@ -2,6 +2,7 @@
 // certificate paths and the include path substituted): a pixel open through nginx records the original
 // client address and user agent; an open relayed for an address in Apple's 17.0.0.0/8 is a machine open
 // (apple_mpp); addresses a client writes itself are ignored; the documented /metrics restriction holds.
+import { trackingSettled } from '../../src/tracking/tracking-http.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -85,7 +86,10 @@ http {
     const store = mb.server.ctx.store;
     const { copyIds } = await seedCopies(store, 2);
     const pixelPath = (copyId: string) => new URL(pixelUrl(`https://${HOST}`, signer.sign({ kind: 'open', copyId }, HOST))).pathname;
-    const eventOf = async (copyId: string) => store.db.kysely.selectFrom('events').selectAll().where('copyId', '=', copyId).where('type', '=', 'open').execute();
+    const eventOf = async (copyId: string) => {
+      await trackingSettled(mb.server.ctx); // SQLite: answered hits are ingested from the event journal
+      return store.db.kysely.selectFrom('events').selectAll().where('copyId', '=', copyId).where('type', '=', 'open').execute();
+    };
 
     // Apple's proxy reaches us through a load balancer (127.0.0.1, trusted) that reports it in X-Forwarded-For;
     // nginx appends the balancer's address. Mailbeacon must see 17.58.1.2, not nginx's 127.0.0.1.

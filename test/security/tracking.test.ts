@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { TokenSigner, keyringFromSecret } from '../../src/tracking/tokens.ts';
-import { PIXEL_GIF } from '../../src/tracking/tracking-http.ts';
+import { PIXEL_GIF, trackingSettled } from '../../src/tracking/tracking-http.ts';
 import { trackingHosts } from '../../src/tracking/tracking-host-policy.ts';
 import { request, seedCopies, signer } from '../tracking/helpers.ts';
 
@@ -18,7 +18,10 @@ describe('tracking tokens and click redirects under attack', () => {
   let port: number;
   let copyA: string;
   let copyB: string;
-  const events = async () => (await s.server.ctx.store.db.kysely.selectFrom('events').select(['id', 'type', 'copyId', 'url']).execute()).length;
+  const events = async () => {
+    await trackingSettled(s.server.ctx); // SQLite: answered hits are ingested from the event journal
+    return (await s.server.ctx.store.db.kysely.selectFrom('events').select(['id', 'type', 'copyId', 'url']).execute()).length;
+  };
 
   before(async () => {
     s = await startTestServer({ env: { MAILBEACON_PUBLIC_URL: `https://${HOST}`, MAILBEACON_EVENT_FLUSH_MS: '1' } });

@@ -136,3 +136,31 @@ describe('event journal (SQLite)', () => {
     w.close();
   });
 });
+
+test('mailbeacon backup drains the event journal first; restore keeps the old journal aside', async () => {
+  const { backupSqlite, restoreSqlite } = await import('../../src/ops/sqlite-backup.ts');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-journal-backup-'));
+  try {
+    const file = path.join(dir, 'mb.db');
+    const store = await openStore(`sqlite:${file}`);
+    const { copyIds } = await seedCopies(store, 3);
+    await store.close();
+    const w = new JournalWriter(journalDirFor(file));
+    w.append(batch(copyIds.map((copyId) => ({ kind: 'open', method: 'GET', copyId, at: Date.now(), ip: '192.0.2.1', userAgent: UA }))));
+    const out = path.join(dir, 'backup.db');
+    const r = await backupSqlite(file, out, opts);
+    assert.equal(r.journalIngested, 3);
+    const copy = await openStore(`sqlite:${out}`, { migrate: false });
+    try {
+      assert.equal((await copy.db.kysely.selectFrom('events').select('id').execute()).length, 3, 'the backup holds the journaled hits');
+    } finally {
+      await copy.close();
+    }
+    w.close();
+    const restored = restoreSqlite(out, file, true);
+    assert.ok(restored.journalKept && fs.existsSync(restored.journalKept));
+    assert.equal(fs.existsSync(journalDirFor(file)), false);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

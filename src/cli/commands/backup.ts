@@ -23,8 +23,10 @@ export const backupCommand: Command = {
       io.stderr.write(`mailbeacon backup: ${PG_HINT}\n`);
       return 1;
     }
-    const r = backupSqlite(file, values.out);
-    io.stdout.write(`backup written to ${r.file} (${r.bytes} bytes, schema ${r.schema}, snapshot of ${new Date(r.snapshotAt).toISOString()}, ${r.ms} ms); integrity check ok\n`);
+    // Pixel loads and clicks still in the event journal are ingested first, with the server's classification settings.
+    const r = await backupSqlite(file, values.out, { prefetchSeconds: config.prefetchSeconds, scannerNetworks: config.scannerNetworks });
+    const journal = r.journalIngested ? `, ${r.journalIngested} tracking events ingested from the event journal first` : '';
+    io.stdout.write(`backup written to ${r.file} (${r.bytes} bytes, schema ${r.schema}, snapshot of ${new Date(r.snapshotAt).toISOString()}, ${r.ms} ms${journal}); integrity check ok\n`);
     return 0;
   },
 };
