@@ -6,7 +6,7 @@
 # store is written by a background thread: the script then waits for the journal to be ingested before it counts
 # events, and prints how long that took. Also prints the HTTP floor (the same server answering the GIF for tokens
 # whose MAC fails, so nothing is recorded) and CPU time per request (whole process and HTTP thread alone).
-# Env: COPIES (20000), SECONDS_EACH (8), CONNS (64), ROUNDS (2), FLUSH_MS (1), JOURNAL (auto|on|off).
+# Env: COPIES (20000), SECONDS_EACH (8), CONNS (64), ROUNDS (2), FLUSH_MS (0, the default), JOURNAL (auto|on|off).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 anchors=${ANCHORS:-$root/../shared/anchors/pixel-anchors.sh}
@@ -26,7 +26,7 @@ node --import tsx "$root/bench/track-seed.ts" "$db" "$secret" 127.0.0.1 "$copies
 
 MAILBEACON_DATABASE_URL=$db MAILBEACON_DATA_DIR=$work MAILBEACON_SECRET=$secret MAILBEACON_LOG_LEVEL=warn \
 MAILBEACON_HTTP_PORT=$port MAILBEACON_SMTP_PORT=0 MAILBEACON_PUBLIC_URL=http://127.0.0.1:$port \
-MAILBEACON_EVENT_FLUSH_MS=${FLUSH_MS:-1} MAILBEACON_EVENT_JOURNAL=${JOURNAL:-auto} \
+MAILBEACON_EVENT_FLUSH_MS=${FLUSH_MS:-0} MAILBEACON_EVENT_JOURNAL=${JOURNAL:-auto} \
   node "$root/bin/mailbeacon.js" serve --roles tracking > "$work/mb.log" 2>&1 &
 echo $! > "$work/mb.pid"
 for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done

@@ -139,8 +139,8 @@ export const settings = {
   }),
   eventFlushMs: setting({
     env: 'MAILBEACON_EVENT_FLUSH_MS',
-    description: 'Tracking group commit: how long (ms) pixel and click events are buffered before they are written in one transaction; every request of the batch is answered after the commit.',
-    default: '1',
+    description: 'Tracking group commit: how long (ms) pixel and click events are buffered before they are written together (one event-journal write, or one transaction without the journal); every request of the batch is answered after that write. 0: whatever arrived in the same turn of the event loop (under load batches grow by themselves: a batch forms while the previous one is written).',
+    default: '0',
     schema: z.coerce.number().int().min(0).max(1000),
   }),
   eventJournal: setting({
