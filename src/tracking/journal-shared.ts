@@ -22,6 +22,8 @@ export const S = {
   ERRORS: 11,
   /** Microseconds spent in ingest transactions (wraps after ~35 min of pure ingest: read as a rate). */
   INGEST_US: 12,
+  /** When the worker's current ingest transaction began (ms since JournalWorkerData.epoch); 0: none open. */
+  TX_SINCE: 13,
   SIZE: 16,
 } as const;
 
@@ -33,4 +35,6 @@ export interface JournalWorkerData {
   maxHits: number;
   /** Nice value for the worker thread (0: unchanged). */
   nice: number;
+  /** Date.now() of the HTTP thread when it started the worker: TX_SINCE counts from it. */
+  epoch: number;
 }

@@ -19,7 +19,11 @@ parentPort!.on('message', () => {});
 
 try {
   const tid = Number(fs.readlinkSync('/proc/thread-self').split('/').pop());
-  if (data.nice && Number.isInteger(tid)) os.setPriority(tid, data.nice);
+  if (Number.isInteger(tid)) {
+    if (data.nice) os.setPriority(tid, data.nice);
+    // The HTTP thread may lower this thread further (SCHED_IDLE) while the lag is small.
+    post({ type: 'tid', tid });
+  }
 } catch {
   // Not Linux, or not allowed: run at the normal priority.
 }
@@ -41,7 +45,13 @@ for (;;) {
   let progressed = false;
   try {
     const started = performance.now();
-    const r = ingester.step();
+    Atomics.store(sab, S.TX_SINCE, Math.max(1, Date.now() - data.epoch));
+    let r;
+    try {
+      r = ingester.step();
+    } finally {
+      Atomics.store(sab, S.TX_SINCE, 0);
+    }
     progressed = r.progressed;
     Atomics.store(sab, S.READ_SEQ, r.position.seq);
     Atomics.store(sab, S.READ_OFF, r.position.offset);
