@@ -97,6 +97,10 @@ for (const dialect of DIALECTS) {
       assert.equal(get('device', 'desktop')?.opens, 2);
     });
 
+    test('SQLite: the journal\'s ingest thread runs at SCHED_IDLE while it keeps up', { skip: dialect !== 'sqlite' || process.platform !== 'linux' }, async () => {
+      await until(async () => await metricNow(s, 'mailbeacon_tracking_journal_worker_sched_idle') === 1);
+    });
+
     test('HEAD answers like GET and is a signal, not an open', async () => {
       const { accountId, copyIds } = await seedCopies(s.server.ctx.store, 1);
       const t = signer.sign({ kind: 'open', copyId: copyIds[0] }, HOST);
