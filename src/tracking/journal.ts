@@ -96,6 +96,40 @@ export function decodeHit(line: string): TrackHit | undefined {
   return { kind: 'click', method, copyId, at, ip, userAgent, linkIndex, url };
 }
 
+/**
+ * One writer per journal: a second process writing the same store's journal would start a newer segment,
+ * after which the first one's segment counts as sealed and could be deleted under it. The owner file names
+ * the writing process; a live owner other than this process refuses the start.
+ */
+function claimOwnership(dir: string): void {
+  const file = path.join(dir, 'owner');
+  let owner: number | undefined;
+  try {
+    owner = Number(fs.readFileSync(file, 'utf8').trim()) || undefined;
+  } catch {
+    /* no owner yet */
+  }
+  if (owner && owner !== process.pid && alive(owner)) {
+    throw new Error(`process ${owner} is writing the tracking event journal ${dir}: run one tracking process per SQLite store (or set MAILBEACON_EVENT_JOURNAL=off)`);
+  }
+  fs.writeFileSync(`${file}.${process.pid}`, `${process.pid}\n`);
+  fs.renameSync(`${file}.${process.pid}`, file);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A reused pid after a reboot is some other program: only a Mailbeacon (node) process counts.
+  try {
+    return /node|mailbeacon/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
 /** The writing end (the HTTP thread): appends batches to the newest segment, one write() per batch. */
 export class JournalWriter {
   seq: number;
@@ -105,6 +139,7 @@ export class JournalWriter {
 
   constructor(readonly dir: string, private readonly segmentBytes = SEGMENT_BYTES) {
     fs.mkdirSync(dir, { recursive: true });
+    claimOwnership(dir);
     // Always a fresh segment: every older one is sealed, so a torn tail left by a crash is recognised.
     this.seq = (listSegments(dir).at(-1) ?? 0) + 1;
     this.fd = this.open(this.seq);

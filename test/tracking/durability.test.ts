@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { spawnServe, exited, freePort } from '../helpers/spawn-cli.ts';
+import SQLite from 'better-sqlite3';
 import { openStore } from '../../src/store/store.ts';
 import { TEST_SECRET, seedCopies, signer } from './helpers.ts';
 
@@ -81,6 +82,56 @@ test('kill -9 mid-load loses no answered pixel load', { timeout: 150_000 }, asyn
     } finally {
       again.child.kill('SIGTERM');
       await exited(again.child);
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a graceful stop (SIGTERM) ingests the whole event journal before the process exits', { timeout: 120_000 }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-drain-'));
+  const dbUrl = `sqlite:${path.join(dir, 'mb.db')}`;
+  try {
+    const seedStore = await openStore(dbUrl);
+    const { copyIds } = await seedCopies(seedStore, 1500);
+    await seedStore.close();
+    const port = await freePort();
+    const env = {
+      MAILBEACON_DATABASE_URL: dbUrl, MAILBEACON_DATA_DIR: dir, MAILBEACON_SECRET: TEST_SECRET, MAILBEACON_LOG_LEVEL: 'silent',
+      MAILBEACON_HTTP_PORT: String(port), MAILBEACON_SMTP_PORT: String(await freePort()), MAILBEACON_PUBLIC_URL: 'http://127.0.0.1',
+    };
+    const srv = await spawnServe(env, ['--roles', 'tracking']);
+    // Hold the store's write lock meanwhile, so the ingest thread cannot keep up and the stop has work to do.
+    const blocker = new SQLite(path.join(dir, 'mb.db'));
+    blocker.exec('begin immediate');
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
+    let ok = 0;
+    const get = (p: string) => new Promise<void>((resolve) => {
+      http.get({ host: '127.0.0.1', port, path: p, agent }, (res) => {
+        res.resume();
+        res.on('end', () => { if (res.statusCode === 200) ok++; resolve(); });
+      }).on('error', () => resolve());
+    });
+    let next = 0;
+    await Promise.all(Array.from({ length: 32 }, async () => {
+      while (next < copyIds.length) await get(`/o/${signer.sign({ kind: 'open', copyId: copyIds[next++] }, '127.0.0.1')}.gif`);
+    }));
+    agent.destroy();
+    assert.equal(ok, copyIds.length);
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    const lag = Number(/^mailbeacon_tracking_journal_lag_events (\d+)$/m.exec(metrics)?.[1]);
+    assert.equal(lag, copyIds.length, 'nothing could be ingested while the lock was held');
+    blocker.exec('commit');
+    blocker.close();
+    // Stop at once: whatever the ingest thread has not done yet is done before exit (not at the next start).
+    srv.child.kill('SIGTERM');
+    await exited(srv.child);
+    const store = await openStore(dbUrl, { migrate: false });
+    try {
+      const n = (await store.db.kysely.selectFrom('events').select('id').where('type', '=', 'open').execute()).length;
+      assert.equal(n, copyIds.length, 'every answered pixel is in the store after the stop, without a restart');
+    } finally {
+      await store.close();
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -164,3 +164,23 @@ test('mailbeacon backup drains the event journal first; restore keeps the old jo
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a second live process cannot write the same journal', async () => {
+  const { spawn } = await import('node:child_process');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-journal-owner-'));
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)']);
+  try {
+    const jdir = path.join(dir, 'j');
+    fs.mkdirSync(jdir);
+    fs.writeFileSync(path.join(jdir, 'owner'), `${child.pid}\n`);
+    assert.throws(() => new JournalWriter(jdir), /is writing the tracking event journal/);
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    // Its owner gone (killed), the journal is taken over.
+    new JournalWriter(jdir).close();
+    assert.equal(fs.readFileSync(path.join(jdir, 'owner'), 'utf8').trim(), String(process.pid));
+  } finally {
+    child.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
