@@ -4,7 +4,8 @@
 #   smtp-source --SMTP--> Mailbeacon :$MB_SMTP_PORT --pooled SMTP--> smtp-sink :2527
 # smtp-source cannot AUTH, so 127.0.0.0/8 is a trusted network sending as the bench account.
 # env: MSGS, SESSIONS (passed to the anchor), MB_SMTP_PORT (2600), MB_HTTP_PORT (2680),
-#      MAILBEACON_RELAY_CONCURRENCY (20), MAILBEACON_DATABASE_URL (default: SQLite in a temp dir).
+#      MAILBEACON_RELAY_CONCURRENCY (20), MAILBEACON_DATABASE_URL (default: SQLite in a temp dir),
+#      MB_NODE_ARGS (extra node flags for the server, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof').
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 anchor=$root/../shared/anchors/relay-anchor.sh
@@ -26,11 +27,17 @@ mkdir -p "$MAILBEACON_DATA_DIR"
 cd "$root"
 node bin/mailbeacon.js migrate >/dev/null
 node --import tsx bench/relay-setup.ts
-node bin/mailbeacon.js serve --roles http,smtp,worker > "$work/serve.log" 2>&1 & pid=$!
+# shellcheck disable=SC2086
+node ${MB_NODE_ARGS:-} bin/mailbeacon.js serve --roles http,smtp,worker > "$work/serve.log" 2>&1 & pid=$!
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:$http_port/healthz" >/dev/null || { echo "mailbeacon did not start"; cat "$work/serve.log"; exit 1; }
 echo "mailbeacon: smtp 127.0.0.1:$smtp_port -> smtp-sink 127.0.0.1:$sink, concurrency $MAILBEACON_RELAY_CONCURRENCY, $MAILBEACON_DATABASE_URL"
-SINK_PORT=$sink "$anchor" "$smtp_port"
+# CPU the server used (all its threads), from /proc: user+system clock ticks.
+cpu_ticks() { awk '{print $14+$15}' "/proc/$pid/stat"; }
+c0=$(cpu_ticks)
+SINK_PORT=$sink "$anchor" "$smtp_port" || echo "(the anchor exited with status $?)"
+c1=$(cpu_ticks); hz=$(getconf CLK_TCK)
+echo "mailbeacon CPU during the run: $(echo "scale=2; ($c1-$c0)/$hz" | bc) s, $(echo "scale=2; ($c1-$c0)*1000/$hz/${MSGS:-2000}" | bc) ms per message"
 f=/tmp/relay-anchor-sample-out.eml
 if [ -f "$f" ]; then
   grep -q '^DKIM-Signature:' "$f" && echo "check: delivered sample is DKIM-signed" || echo "check: delivered sample has NO DKIM-Signature"
