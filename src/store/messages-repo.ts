@@ -26,7 +26,19 @@ interface SqliteOps {
   insertAttempt: Stmt;
   insertOutbox: Stmt;
   addDelivered: Stmt;
+  /** select of full messages by n ids, per n. */
+  messagesByIds: Map<number, Stmt>;
 }
+
+// The due copies, oldest first: each branch is one range scan of message_copies_due_ix (status,
+// next_attempt_at) that stops after `limit` rows, so a claim reads O(limit) rows however long the queue
+// is. (One WHERE with an OR of the three cases made SQLite read and sort every queued copy on each claim:
+// with a backlog of a few thousand that was the worker's largest single cost.) Parameters: now, limit,
+// now, limit, now, limit, limit.
+const DUE_BRANCH = (cond: string) => `select * from (select id, next_attempt_at from message_copies where ${cond} order by next_attempt_at limit ?)`;
+const DUE_IDS_SQLITE = `select id from (${DUE_BRANCH(`status = 'queued' and next_attempt_at <= ?`)}
+  union all ${DUE_BRANCH(`status = 'deferred' and next_attempt_at <= ?`)}
+  union all ${DUE_BRANCH(`status = 'delivering' and locked_until < ?`)}) order by next_attempt_at limit ?`;
 
 export interface AcceptedMessage {
   message: MessagesTable;
@@ -84,9 +96,9 @@ export class MessagesRepo {
         insertCopy: p(insertSql('message_copies', COPY_COLS)),
         insertEvent: p(insertSql('events', EVENT_COLS)),
         claim: p(`update message_copies set status = 'delivering', locked_by = ?, locked_until = ?
-          where id in (select id from message_copies where ((status in ('queued', 'deferred') and next_attempt_at <= ?) or (status = 'delivering' and locked_until < ?))
-          order by next_attempt_at limit ?)
+          where id in (${DUE_IDS_SQLITE})
           returning ${COPY_COLS.map((c) => `${snake(c)} as "${c}"`).join(', ')}`),
+        messagesByIds: new Map(),
         complete: p(`update message_copies set status = ?, attempts = ?, next_attempt_at = ?, last_error = ?, tracking_base = ?, delivered_at = ?, locked_by = null, locked_until = null
           where id = ? and locked_by = ? and status = 'delivering'`),
         insertAttempt: p(insertSql('delivery_attempts', ATTEMPT_COLS)),
@@ -139,12 +151,16 @@ export class MessagesRepo {
     if (limit <= 0) return [];
     const lockedUntil = now + leaseMs;
     const fast = this.sync();
-    if (fast) return fast.run(() => fast.ops.claim.all(nodeId, lockedUntil, now, now, limit) as MessageCopiesTable[]);
-    const due = sql`((status in ('queued', 'deferred') and next_attempt_at <= ${now}) or (status = 'delivering' and locked_until < ${now}))`;
+    if (fast) return fast.run(() => fast.ops.claim.all(nodeId, lockedUntil, now, limit, now, limit, now, limit, limit) as MessageCopiesTable[]);
     const lockClause = this.db.dialect === 'postgres' ? sql`for update skip locked` : sql``;
+    const branch = (cond: ReturnType<typeof sql>) => sql`select id, next_attempt_at from message_copies where ${cond} order by next_attempt_at limit ${limit} ${lockClause}`;
     const r = await sql<MessageCopiesTable>`
+      with q as (${branch(sql`status = 'queued' and next_attempt_at <= ${now}`)}),
+        d as (${branch(sql`status = 'deferred' and next_attempt_at <= ${now}`)}),
+        l as (${branch(sql`status = 'delivering' and locked_until < ${now}`)}),
+        pick as (select id from (select * from q union all select * from d union all select * from l) due order by next_attempt_at limit ${limit})
       update message_copies set status = 'delivering', locked_by = ${nodeId}, locked_until = ${lockedUntil}
-      where id in (select id from message_copies where ${due} order by next_attempt_at limit ${limit} ${lockClause})
+      where id in (select id from pick)
       returning *`.execute(this.db.kysely);
     return r.rows;
   }
@@ -158,6 +174,15 @@ export class MessagesRepo {
   /** Internal (worker): full messages, raw bytes included. */
   async messagesByIds(ids: string[]): Promise<MessagesTable[]> {
     if (!ids.length) return [];
+    const fast = this.sync();
+    if (fast && ids.length <= 100) {
+      let st = fast.ops.messagesByIds.get(ids.length);
+      if (!st) {
+        st = this.db.sqlite!.prepare(`select ${MESSAGE_COLS.map((c) => `${snake(c)} as "${c}"`).join(', ')} from messages where id in (${ids.map(() => '?').join(', ')})`) as unknown as Stmt;
+        fast.ops.messagesByIds.set(ids.length, st);
+      }
+      return st.all(...ids) as MessagesTable[];
+    }
     return this.db.kysely.selectFrom('messages').selectAll().where('id', 'in', ids).execute();
   }
 
