@@ -11,6 +11,7 @@ import { resolveDomainForSending } from '../outbound/sender-rules.ts';
 import { AppError } from '../domain/errors.ts';
 import { authAllowed, BareLineEndingDetector, inNetworks, replyForError, smtpError } from './protocol.ts';
 import { loadOrCreateTlsCert } from './tls-cert.ts';
+import { greetWithoutDelay } from './greeting.ts';
 
 export interface SmtpService extends Service {
   /** The bound port, after start() (tests listen on port 0). */
@@ -160,6 +161,7 @@ export function createSmtpService(ctx: AppContext): SmtpService {
         onData,
       });
       server.on('error', (err) => log.warn({ event: 'smtp.error', err }, 'SMTP server error'));
+      if (!greetWithoutDelay(server)) log.warn({ event: 'smtp.greeting_delay' }, 'smtp-server changed shape: every greeting waits its built-in 100 ms');
       await new Promise<void>((resolve, reject) => {
         server!.server.once('error', reject);
         server!.listen(config.smtpPort, config.host, () => {
