@@ -118,17 +118,38 @@ export function createWorkerService(ctx: AppContext, opts: WorkerOptions = {}): 
     log[level]({ event: `outbound.${result.status}`, messageId: copy.messageId, copyId: copy.id, code: outcome.code, response: outcome.response }, `copy ${result.status}`);
   }
 
+  // Claimed copies not yet started. The worker keeps up to `concurrency` of them on hand so a finished
+  // delivery is replaced at once, and claims in batches (one transaction for many copies) instead of one
+  // claim per finished delivery.
+  const ready: { copy: MessageCopiesTable; message: MessagesTable }[] = [];
+
+  function dispatch(): void {
+    while (running && inflight.size < concurrency && ready.length) {
+      const { copy: c, message: m } = ready.shift()!;
+      const p: Promise<void> = deliver(c, m).catch((err) => log.error({ event: 'outbound.deliver_crashed', err, copyId: c.id }, 'delivery crashed'));
+      inflight.add(p);
+      void p.finally(() => {
+        inflight.delete(p);
+        dispatch();
+        if (ready.length + inflight.size <= concurrency) nudge();
+      });
+    }
+  }
+
   async function loop(): Promise<void> {
     while (running) {
-      const free = concurrency - inflight.size;
-      if (free <= 0) {
+      const want = Math.min(2 * concurrency - inflight.size - ready.length, MAX_CLAIM);
+      if (want <= 0 || ready.length + inflight.size > concurrency) {
         await sleep(pollMs);
         continue;
       }
+      // One turn of the event loop first: nudges from the same I/O phase (accepted messages, finished
+      // deliveries) become one claim.
+      await new Promise((r) => setImmediate(r));
       let copies: MessageCopiesTable[];
       nudged = false;
       try {
-        copies = await store.messages.claimDue(ctx.nodeId, ctx.clock.now(), Math.min(free, MAX_CLAIM), ctx.config.deliveryLease * 1000);
+        copies = await store.messages.claimDue(ctx.nodeId, ctx.clock.now(), want, ctx.config.deliveryLease * 1000);
       } catch (err) {
         log.error({ event: 'outbound.claim_failed', err }, 'claiming due copies failed');
         await sleep(pollMs);
@@ -145,17 +166,12 @@ export function createWorkerService(ctx: AppContext, opts: WorkerOptions = {}): 
         }
         for (const c of copies) {
           const m = messages.get(c.messageId);
-          if (!m) continue;
-          const p: Promise<void> = deliver(c, m).catch((err) => log.error({ event: 'outbound.deliver_crashed', err, copyId: c.id }, 'delivery crashed'));
-          inflight.add(p);
-          void p.finally(() => {
-            inflight.delete(p);
-            nudge();
-          });
+          if (m) ready.push({ copy: c, message: m });
         }
+        dispatch();
       }
       // Claimed fewer than we could take: nothing more is due now. Wait for a nudge or the poll.
-      if (copies.length < Math.min(free, MAX_CLAIM) && running) await sleep(pollMs);
+      if (copies.length < want && running) await sleep(pollMs);
     }
   }
 
@@ -181,6 +197,11 @@ export function createWorkerService(ctx: AppContext, opts: WorkerOptions = {}): 
       queueSignal(ctx).off('due', onDue);
       nudge();
       await loopDone;
+      // Claimed but not started: give them back (they are due at once for the next worker).
+      const unstarted = ready.splice(0).map((r) => r.copy.id);
+      if (unstarted.length) {
+        await store.messages.release(unstarted, ctx.nodeId).catch((err) => log.warn({ event: 'outbound.release_failed', err }, 'could not release claimed copies; their lease will run out'));
+      }
       // Finish what is in flight (deliveries and their records), then close the pool.
       await Promise.allSettled([...inflight]);
       await completer.idle();
