@@ -96,6 +96,12 @@ export const settings = {
     default: '20',
     schema: z.coerce.number().int().min(1).max(1000),
   }),
+  deliveryThread: setting({
+    env: 'MAILBEACON_DELIVERY_THREAD',
+    description: 'Run the delivery worker (rewrite, DKIM signing, delivery, result commits) in its own thread beside the SMTP and HTTP front doors, so a node uses two CPU cores. It opens its own store connection. false: one thread does everything.',
+    default: 'true',
+    schema: bool,
+  }),
   retrySchedule: setting({
     env: 'MAILBEACON_RETRY_SCHEDULE',
     description: 'Seconds to wait before each retry of a deferred (4xx) delivery; the last value repeats until the give-up age.',

@@ -3,7 +3,7 @@ import type { ServiceFactory } from './service.ts';
 import { retentionServiceFactory } from '../tracking/retention-service.ts';
 import { webhookDispatcherFactory } from '../webhooks/dispatcher.ts';
 import { createSmtpService } from '../smtp/smtp-service.ts';
-import { createWorkerService } from '../outbound/worker.ts';
+import { createDeliveryService } from '../outbound/delivery-thread.ts';
 import { domainRecheckService } from '../domains/recheck-service.ts';
 import { trackingHttpsService } from '../domains/https-service.ts';
 
@@ -11,7 +11,7 @@ export const serviceFactories: ServiceFactory[] = [
   retentionServiceFactory,
   webhookDispatcherFactory,
   (ctx, roles) => (roles.has('smtp') ? createSmtpService(ctx) : undefined),
-  (ctx, roles) => (roles.has('worker') ? createWorkerService(ctx) : undefined),
+  (ctx, roles) => (roles.has('worker') ? createDeliveryService(ctx) : undefined),
   domainRecheckService,
   trackingHttpsService,
 ];

@@ -2,7 +2,7 @@
 // Everything above this file talks Kysely and never sees the driver.
 import fs from 'node:fs';
 import path from 'node:path';
-import { Kysely, PostgresDialect, SqliteDialect, CamelCasePlugin } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, CamelCasePlugin, type DatabaseConnection, type Driver } from 'kysely';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import type { Database } from './schema.ts';
@@ -24,6 +24,22 @@ export interface Db {
 pg.types.setTypeParser(20, (v) => Number(v));
 pg.types.setTypeParser(1700, (v) => Number(v));
 
+/**
+ * Kysely's SQLite transactions start with BEGIN IMMEDIATE (take the write lock up front, waiting up to
+ * busy_timeout) instead of a deferred BEGIN. With more than one connection to the file (the delivery
+ * thread has its own), a deferred transaction that reads and then writes while the other connection has
+ * committed fails at once with SQLITE_BUSY_SNAPSHOT, which busy_timeout cannot wait out.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection: DatabaseConnection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
+}
+
 export interface OpenOptions {
   /** PostgreSQL only: search_path schema (tests run each suite in its own schema). */
   pgSchema?: string;
@@ -42,7 +58,7 @@ export async function openDatabase(url: string, opts: OpenOptions = {}): Promise
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
-    const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }), plugins: [new CamelCasePlugin()] });
+    const kysely = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }), plugins: [new CamelCasePlugin()] });
     return {
       kysely,
       dialect: 'sqlite',
