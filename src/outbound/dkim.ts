@@ -88,11 +88,14 @@ function signatureHeader(key: DkimKey, time: number, bodyHash: string, names: st
   return lines.join('\r\n');
 }
 
-/**
- * Returns the message with CRLF line endings, a final CRLF (SMTP adds one anyway) and a DKIM-Signature
- * header in front. Signs every occurrence of each SIGNED_HEADERS field present (RFC 6376 §5.4.2, bottom up).
- */
-export function signMessageSync(raw: Buffer, key: DkimKey, now: number): Buffer {
+interface Prepared {
+  bytes: Buffer;
+  head: string;
+  data: Buffer;
+}
+
+/** Everything but the RSA signature: final bytes, the signature header up to b=, the data to sign. */
+function prepare(raw: Buffer, key: DkimKey, now: number): Prepared {
   let bytes = normalizeCrlf(raw);
   if (bytes.length && !(bytes[bytes.length - 2] === 0x0d && bytes[bytes.length - 1] === 0x0a)) bytes = Buffer.concat([bytes, Buffer.from('\r\n')]);
   let s = bytes.toString('latin1');
@@ -123,8 +126,12 @@ export function signMessageSync(raw: Buffer, key: DkimKey, now: number): Buffer 
   if (!names.includes('from')) throw new Error('DKIM signing needs a From: header');
   const head = signatureHeader(key, Math.floor(now / 1000), bh, names);
   const c = relaxedHeader(head);
-  const data = canon + c.slice(0, -2); // the signature header itself is hashed without its CRLF
-  const b = sign('sha256', Buffer.from(data, 'latin1'), privateKeyObject(key.privateKey)).toString('base64');
+  // The signature header itself is hashed without its CRLF.
+  return { bytes, head, data: Buffer.from(canon + c.slice(0, -2), 'latin1') };
+}
+
+function assemble({ bytes, head }: Prepared, signature: Buffer): Buffer {
+  const b = signature.toString('base64');
   let out = head;
   for (let i = 0, first = true; i < b.length; first = false) {
     const room = first ? Math.max(8, 76 - (out.length - out.lastIndexOf('\n') - 1)) : 74;
@@ -134,7 +141,22 @@ export function signMessageSync(raw: Buffer, key: DkimKey, now: number): Buffer 
   return Buffer.concat([Buffer.from(out + '\r\n', 'latin1'), bytes]);
 }
 
-/** Async wrapper kept for callers that await it. */
+/**
+ * Returns the message with CRLF line endings, a final CRLF (SMTP adds one anyway) and a DKIM-Signature
+ * header in front. Signs every occurrence of each SIGNED_HEADERS field present (RFC 6376 §5.4.2, bottom up).
+ */
+export function signMessageSync(raw: Buffer, key: DkimKey, now: number): Buffer {
+  const p = prepare(raw, key, now);
+  return assemble(p, sign('sha256', p.data, privateKeyObject(key.privateKey)));
+}
+
+/**
+ * The same, with the RSA signature (the largest single CPU cost of a delivery, ~0.3 ms) computed on
+ * libuv's thread pool instead of the calling thread.
+ */
 export async function signMessage(raw: Buffer, key: DkimKey, now: number): Promise<Buffer> {
-  return signMessageSync(raw, key, now);
+  const p = prepare(raw, key, now);
+  const k = privateKeyObject(key.privateKey);
+  const signature = await new Promise<Buffer>((resolve, reject) => sign('sha256', p.data, k, (err, sig) => (err ? reject(err) : resolve(sig))));
+  return assemble(p, signature);
 }
