@@ -1,5 +1,6 @@
 // Where delivered mail goes: the outbox (kept in the store) or a smarthost over SMTP with a connection pool.
 import os from 'node:os';
+import { PassThrough } from 'node:stream';
 import nodemailer, { type Transporter } from 'nodemailer';
 import type { Config } from '../config/schema.ts';
 
@@ -68,7 +69,7 @@ class SmarthostTransport implements Transport {
 
   async send(envelope: { from: string; to: string }, raw: Buffer): Promise<DeliveryOutcome> {
     try {
-      const info = await this.transporter.sendMail({ envelope: { from: envelope.from, to: [envelope.to] }, raw });
+      const info = await this.sendRaw(envelope, raw);
       const rejected = (info.rejected ?? []) as unknown[];
       if (rejected.length) return { kind: 'permanent', code: 550, response: String(info.response ?? 'recipient rejected') };
       const response = String(info.response ?? '250 OK');
@@ -76,6 +77,27 @@ class SmarthostTransport implements Transport {
     } catch (err) {
       return classifySmtpError(err as any);
     }
+  }
+
+  /**
+   * Hands the finished bytes straight to nodemailer's SMTP pool (its transport API: send(mail, callback)),
+   * with the envelope given. sendMail() would first run its composer on them (a MimeNode, address parsing,
+   * a generated Message-ID, plugins) only to stream the same raw bytes out: about a third of nodemailer's
+   * CPU per delivery in the relay benchmark's profile, for nothing.
+   */
+  private sendRaw(envelope: { from: string; to: string }, raw: Buffer): Promise<{ rejected?: unknown[]; response?: string }> {
+    const pool = (this.transporter as unknown as { transporter: { send(mail: unknown, cb: (err: Error | null, info: any) => void): void } }).transporter;
+    const message = {
+      getEnvelope: () => ({ from: envelope.from, to: [envelope.to] }),
+      messageId: () => '',
+      getHeader: () => undefined,
+      createReadStream: () => {
+        const s = new PassThrough();
+        s.end(raw);
+        return s;
+      },
+    };
+    return new Promise((resolve, reject) => pool.send({ data: {}, message }, (err, info) => (err ? reject(err) : resolve(info ?? {}))));
   }
 
   async close(): Promise<void> {
