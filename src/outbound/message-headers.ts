@@ -76,14 +76,15 @@ export function prependHeaders(raw: Buffer, lines: string[]): Buffer {
 
 /** Every line ending to CRLF (stray CR or LF included): DKIM signs exactly the bytes that go on the wire. */
 export function normalizeCrlf(raw: Buffer): Buffer {
-  // Fast path: already clean.
+  // Fast path: already clean (checked with native scans from one CR to the next, not per byte).
   let clean = true;
-  for (let i = 0; i < raw.length; i++) {
-    const b = raw[i];
-    if (b === 0x0d) {
-      if (raw[i + 1] !== 0x0a) { clean = false; break; }
-      i++;
-    } else if (b === 0x0a) { clean = false; break; }
+  for (let pos = 0; ;) {
+    const cr = raw.indexOf(0x0d, pos);
+    const lf = raw.indexOf(0x0a, pos);
+    if (lf !== -1 && (cr === -1 || lf < cr)) { clean = false; break; }
+    if (cr === -1) break;
+    if (raw[cr + 1] !== 0x0a) { clean = false; break; }
+    pos = cr + 2;
   }
   if (clean) return raw;
   return Buffer.from(raw.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');

@@ -12,16 +12,23 @@ export class BareLineEndingDetector {
   private prevCR = false;
 
   feed(chunk: Buffer): void {
-    if (this.found) return;
-    for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i];
-      if (this.prevCR) {
-        this.prevCR = false;
-        if (b !== 0x0a) { this.found = 'CR'; return; }
-        continue;
-      }
-      if (b === 0x0d) this.prevCR = true;
-      else if (b === 0x0a) { this.found = 'LF'; return; }
+    if (this.found || !chunk.length) return;
+    let pos = 0;
+    if (this.prevCR) {
+      this.prevCR = false;
+      if (chunk[0] !== 0x0a) { this.found = 'CR'; return; }
+      pos = 1;
+    }
+    // From one CR to the next with native scans (Buffer.indexOf), not a JS loop over every byte: each CR
+    // must be followed by LF, and no LF may come before the next CR.
+    for (;;) {
+      const cr = chunk.indexOf(0x0d, pos);
+      const lf = chunk.indexOf(0x0a, pos);
+      if (lf !== -1 && (cr === -1 || lf < cr)) { this.found = 'LF'; return; }
+      if (cr === -1) return;
+      if (cr === chunk.length - 1) { this.prevCR = true; return; }
+      if (chunk[cr + 1] !== 0x0a) { this.found = 'CR'; return; }
+      pos = cr + 2;
     }
   }
 
@@ -36,15 +43,22 @@ export function isLoopback(ip: string): boolean {
   return a === '::1' || /^127\./.test(a);
 }
 
+const blockLists = new WeakMap<string[], net.BlockList>();
+
 /** Whether `ip` is inside one of the CIDRs (IPv4 and IPv6; a bare address is a /32 or /128). */
 export function inNetworks(ip: string, cidrs: string[]): boolean {
   if (!cidrs.length) return false;
-  const list = new net.BlockList();
-  for (const c of cidrs) {
-    const [addr, bits] = c.split('/');
-    const type = net.isIPv6(addr) ? 'ipv6' : 'ipv4';
-    if (bits === undefined) list.addAddress(addr, type);
-    else list.addSubnet(addr, Number(bits), type);
+  // One BlockList per list of CIDRs: the configured list is asked on every message.
+  let list = blockLists.get(cidrs);
+  if (!list) {
+    list = new net.BlockList();
+    for (const c of cidrs) {
+      const [addr, bits] = c.split('/');
+      const type = net.isIPv6(addr) ? 'ipv6' : 'ipv4';
+      if (bits === undefined) list.addAddress(addr, type);
+      else list.addSubnet(addr, Number(bits), type);
+    }
+    blockLists.set(cidrs, list);
   }
   const a = ip.replace(/^::ffff:/i, '');
   return list.check(a, net.isIPv6(a) ? 'ipv6' : 'ipv4');

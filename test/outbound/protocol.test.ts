@@ -26,6 +26,31 @@ test('bare CR / LF detection, across chunk boundaries', () => {
   assert.equal(bare('body\n.\r\n'), 'LF');
 });
 
+// The detector and normalizeCrlf scan with Buffer.indexOf; this checks them against the plain per-byte
+// definition on random input split at random places.
+test('bare CR / LF detection and normalizeCrlf agree with a per-byte reference on random input', () => {
+  const reference = (s: string): 'CR' | 'LF' | undefined => {
+    for (let i = 0; i < s.length; i++) {
+      if (s[i] === '\r' && s[i + 1] !== '\n') return 'CR';
+      if (s[i] === '\n' && s[i - 1] !== '\r') return 'LF';
+    }
+    return undefined;
+  };
+  let seed = 7;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n);
+  for (let round = 0; round < 3000; round++) {
+    const len = rnd(24);
+    let s = '';
+    for (let i = 0; i < len; i++) s += ['a', '\r', '\n', '\r\n', '\r\n'][rnd(5)];
+    const cuts = [0, ...Array.from({ length: rnd(4) }, () => rnd(s.length + 1)).sort((a, b) => a - b), s.length];
+    const chunks = cuts.slice(1).map((c, i) => s.slice(cuts[i], c));
+    assert.equal(bare(...chunks), reference(s), JSON.stringify(chunks));
+    const n = normalizeCrlf(Buffer.from(s, 'latin1'));
+    assert.equal(n.toString('latin1'), s.replace(/\r\n|\r|\n/g, '\r\n'), JSON.stringify(s));
+    if (reference(s) === undefined) assert.equal(n.toString('latin1'), s);
+  }
+});
+
 test('AUTH in clear text only from loopback unless allowed; trusted networks', () => {
   assert.equal(isLoopback('127.0.0.1'), true);
   assert.equal(isLoopback('::ffff:127.0.0.5'), true);
