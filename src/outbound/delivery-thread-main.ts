@@ -30,7 +30,7 @@ function forwardedMetrics(): Metrics {
 try {
   const config = data.config;
   const log = createLogger(config.logLevel).child({ thread: 'delivery' });
-  const store = await openStore(config.databaseUrl, { migrate: false });
+  const store = await openStore(config.databaseUrl, { migrate: false, sqliteWriteLock: data.sqliteWriteLock });
   const ctx: AppContext = { config, store, log, metrics: forwardedMetrics(), secret: Buffer.from(data.secret), clock: systemClock, nodeId: data.nodeId };
   const service = createWorkerService(ctx);
   await service.start();

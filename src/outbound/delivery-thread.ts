@@ -24,6 +24,8 @@ export type FromThread =
 
 export interface ThreadData {
   config: AppContext['config'];
+  /** The main connection's SQLite writer lock (database.ts WriteLock), shared with the thread's. */
+  sqliteWriteLock?: SharedArrayBuffer;
   secret: Uint8Array;
   nodeId: string;
 }
@@ -73,7 +75,7 @@ function createThreadedWorkerService(ctx: AppContext): ThreadedWorkerService {
       return worker?.threadId;
     },
     async start() {
-      const data: ThreadData = { config: ctx.config, secret: new Uint8Array(ctx.secret), nodeId: ctx.nodeId };
+      const data: ThreadData = { config: ctx.config, secret: new Uint8Array(ctx.secret), nodeId: ctx.nodeId, sqliteWriteLock: ctx.store.db.writeLock?.buffer };
       const w = new Worker(new URL('./delivery-thread-entry.mjs', import.meta.url), { workerData: data });
       worker = w;
       exited = new Promise((r) => w.once('exit', r));

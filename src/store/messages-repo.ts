@@ -108,7 +108,8 @@ export class MessagesRepo {
       };
     }
     const ops = this.ops;
-    return { ops, run: (fn) => sqlite.transaction(fn).immediate() };
+    const lock = this.db.writeLock;
+    return { ops, run: (fn) => (lock ? lock.run(() => sqlite.transaction(fn).immediate()) : sqlite.transaction(fn).immediate()) };
   }
 
   /** Commits accepted messages, their copies and one `accepted` event per copy, all in ONE transaction. */
