@@ -62,6 +62,8 @@ const HEX = Buffer.from('0123456789ABCDEF', 'latin1');
 const QP_LINE = 75;
 /** 1 for bytes written as they are: TAB and printable ASCII except `=`. */
 const QP_LITERAL = new Uint8Array(256).map((_, b) => (b === 0x09 || (b >= 0x20 && b <= 0x7e && b !== 0x3d) ? 1 : 0));
+/** 1 for literal bytes that need no look-around (not SP/TAB before a line end, not `-` at a line start). */
+const QP_PLAIN = new Uint8Array(256).map((_, b) => (b >= 0x21 && b <= 0x7e && b !== 0x3d && b !== 0x2d ? 1 : 0));
 
 /**
  * Quoted-printable in one pass (RFC 2045 §6.7): line breaks in the data stay line breaks, soft breaks
@@ -76,6 +78,13 @@ export function encodeQuotedPrintable(bytes: Buffer, eol: '\r\n' | '\n'): Buffer
   let line = 0;
   for (let i = 0; i < len; i++) {
     const b = bytes[i];
+    // The common case first (most of an HTML part): a plain character, or a space that has no line end
+    // after it, with room left on the line.
+    if (line < QP_LINE && (QP_PLAIN[b] === 1 || (b === 0x20 && i + 1 < len && bytes[i + 1] !== 0x0a && bytes[i + 1] !== 0x0d))) {
+      out[o++] = b;
+      line++;
+      continue;
+    }
     if (b === 0x0a) {
       out[o++] = 0x0a;
       line = 0;

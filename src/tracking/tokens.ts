@@ -8,7 +8,6 @@
 // into the MAC makes a token valid only on the host it was made for ("a token must belong to a domain that
 // uses the host it arrived on") without a lookup. Click tokens carry the original URL, so the redirect can
 // only ever go where the message pointed.
-import { createHmac } from 'node:crypto';
 import { deriveKey } from '../config/master-secret.ts';
 import { HmacSha256 } from './hmac-sha256.ts';
 
@@ -61,10 +60,6 @@ function normalizeHostUncached(host: string): string {
   return h.replace(/\.$/, '');
 }
 
-function mac(key: Buffer, prefix: Buffer, body: Buffer): Buffer {
-  return createHmac('sha256', key).update(prefix).update(body).digest().subarray(0, TAG_LEN);
-}
-
 function writeVarint(n: number, out: number[]) {
   while (n >= 0x80) {
     out.push((n & 0x7f) | 0x80);
@@ -101,7 +96,7 @@ function canonicalBase64url(s: string): boolean {
 }
 
 export class TokenSigner {
-  /** Verification keys with their HMAC pads precomputed (hmac-sha256.ts). */
+  /** Keys with their HMAC pads precomputed (hmac-sha256.ts): a rewrite signs a pixel and every link. */
   private readonly verifiers = new Map<number, HmacSha256>();
 
   constructor(private readonly keyring: Keyring) {
@@ -129,9 +124,7 @@ export class TokenSigner {
     let at = 4 + buf.write(claims.copyId, 4, 'utf8');
     for (const b of v) buf[at++] = b;
     if (urlLength) buf.write(claims.url!, at, 'utf8');
-    const body = buf.subarray(0, bodyLength);
-    const key = this.keyring.keys.get(this.keyring.current)!;
-    mac(key, macPrefix(host), body).copy(buf, bodyLength);
+    this.verifiers.get(this.keyring.current)!.tagInto(macPrefix(host), buf, 0, bodyLength, buf, bodyLength, TAG_LEN);
     return buf.toString('base64url');
   }
 

@@ -66,6 +66,22 @@ test('the hot-path HMAC-SHA256 equals node:crypto for random keys, prefixes and 
   }
 });
 
+test('a signed token carries the node:crypto HMAC-SHA256 of "mbt1\\0" + host + "\\0" + its body, first 16 bytes', async () => {
+  const { createHmac } = await import('node:crypto');
+  const { keyringFromSecret: ring } = await import('../../src/tracking/tokens.ts');
+  const keyring = ring('s'.repeat(32));
+  const key = keyring.keys.get(keyring.current)!;
+  for (const [claims, host] of [
+    [{ kind: 'open', copyId: 'cpy_01abc' }, 'track.example.com'],
+    [{ kind: 'click', copyId: 'c'.repeat(255), linkIndex: 70_000, url: `https://example.com/${'x'.repeat(3000)}` }, 'T.Example.org:8443'],
+  ] as const) {
+    const raw = Buffer.from(signer.sign(claims, host), 'base64url');
+    const body = raw.subarray(0, raw.length - 16);
+    const want = createHmac('sha256', key).update(`mbt1\0${normalizeHost(host)}\0`).update(body).digest().subarray(0, 16);
+    assert.deepEqual(raw.subarray(raw.length - 16), want);
+  }
+});
+
 test('only the canonical base64url spelling of a token verifies', () => {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
   const seen = new Set<number>();
