@@ -1,6 +1,6 @@
 // Creating a tenant with its first dashboard user, API key and SMTP credential.
 import { newId } from '../domain/ids.ts';
-import { hashPassword, newApiKey, randomToken, sha256Hex } from '../domain/secrets.ts';
+import { hashPassword, newApiKey, randomPassword, randomToken, sha256Hex } from '../domain/secrets.ts';
 import { invalid, conflict } from '../domain/errors.ts';
 import type { Store } from '../store/store.ts';
 
@@ -23,7 +23,7 @@ export async function createAccount(store: Store, input: { email: string; passwo
   const userId = newId('usr_', now);
   const apiKey = newApiKey();
   const smtpUsername = `mb-${randomToken(6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
-  const smtpPassword = randomToken(24);
+  const smtpPassword = randomPassword(24);
   await store.accounts.create({
     account: { id: accountId, name: input.name ?? email, sendingMode: 'verified', createdAt: now },
     user: { id: userId, accountId, email, passwordHash: await hashPassword(input.password), createdAt: now },

@@ -2,7 +2,7 @@
 import type { HttpFeature } from '../http/http-feature.ts';
 import { accountOf } from '../http/auth.ts';
 import { newId } from '../domain/ids.ts';
-import { newApiKey, randomToken, sha256Hex } from '../domain/secrets.ts';
+import { newApiKey, randomPassword, randomToken, sha256Hex } from '../domain/secrets.ts';
 import { notFound } from '../domain/errors.ts';
 
 const iso = (ms: number | null) => (ms == null ? null : new Date(ms).toISOString());
@@ -51,7 +51,7 @@ export const accountsFeature: HttpFeature = {
       const now = clock.now();
       const id = newId('smtp_', now);
       const username = `mb-${randomToken(6).toLowerCase().replace(/[^a-z0-9]/g, 'x')}`;
-      const password = randomToken(24);
+      const password = randomPassword(24);
       await store.accounts.addSmtpCredential({ id, accountId: accountOf(req), username, passwordHash: sha256Hex(password), createdAt: now, revokedAt: null });
       return reply.code(201).send({ id, username, password });
     });

@@ -34,6 +34,16 @@ export function randomToken(bytes = 24): string {
   return randomBytes(bytes).toString('base64url');
 }
 
+/**
+ * A generated password (SMTP credentials, the demo login): base64url, but never starting with "-" or "_".
+ * A leading "-" makes command-line tools read the password as an option (swaks --auth-password -x… failed
+ * that way in a test run), and people paste these into such tools.
+ */
+export function randomPassword(bytes = 24): string {
+  const t = randomToken(bytes);
+  return /^[-_]/.test(t) ? `p${t.slice(1)}` : t;
+}
+
 /** An API key: `mb_` + 32 random bytes. Only its hash is stored. */
 export function newApiKey(): string {
   return `mb_${randomToken(32)}`;

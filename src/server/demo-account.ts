@@ -1,13 +1,13 @@
 // First start with an empty store: make a demo account and print its dashboard login, API key and SMTP
 // credentials once, so a newcomer can try everything without another command.
 import { createAccount } from '../accounts/account-service.ts';
-import { randomToken } from '../domain/secrets.ts';
+import { randomPassword } from '../domain/secrets.ts';
 import type { AppContext } from '../app-context.ts';
 
 export async function ensureDemoAccount(ctx: AppContext, announce: (text: string) => void): Promise<void> {
   if ((await ctx.store.accounts.count()) > 0) return;
   const email = 'demo@mailbeacon.local';
-  const password = randomToken(12);
+  const password = randomPassword(12);
   let creds;
   try {
     creds = await createAccount(ctx.store, { email, password, name: 'Demo' }, ctx.clock.now());

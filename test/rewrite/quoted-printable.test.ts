@@ -31,7 +31,6 @@ test('quoted-printable: random input round-trips through libqp and keeps every e
     const out = encodeQuotedPrintable(input, eol).toString('latin1');
     const label = `seed ${seed} case ${i} ${JSON.stringify(input.toString('latin1'))}`;
     assert.deepEqual(libqp.decode(out), input, `${label}: decodes back`);
-    // eslint-disable-next-line no-control-regex
     assert.ok(!/[^\t\r\n\x20-\x7e]/.test(out), `${label}: only printable ASCII, TAB and line breaks`);
     if (eol === '\n') assert.ok(!out.includes('\r'), `${label}: LF-only stays LF-only`);
     // A lone LF in the data stays a lone LF (a line break) in CRLF output too.
