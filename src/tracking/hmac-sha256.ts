@@ -134,25 +134,24 @@ export class HmacSha256 {
     writeLength(block, total);
     compress(state, block, 0);
     // Outer: the 32-byte inner digest, padded, after the outer pad block.
-    for (let i = 0; i < 8; i++) {
-      const v = state[i];
-      outerBlock[i * 4] = v >>> 24;
-      outerBlock[i * 4 + 1] = v >>> 16;
-      outerBlock[i * 4 + 2] = v >>> 8;
-      outerBlock[i * 4 + 3] = v;
-    }
+    stateBytes(outerBlock);
     outerBlock[32] = 0x80;
     outerBlock.fill(0, 33, 56);
     writeLength(outerBlock, 64 + 32);
     state.set(this.outer);
     compress(state, outerBlock, 0);
-    for (let i = 0; i < 8; i++) {
-      const v = state[i];
-      outerBlock[i * 4] = v >>> 24;
-      outerBlock[i * 4 + 1] = v >>> 16;
-      outerBlock[i * 4 + 2] = v >>> 8;
-      outerBlock[i * 4 + 3] = v;
-    }
+    stateBytes(outerBlock);
+  }
+}
+
+/** The hash state as 32 big-endian bytes at the start of `out`. */
+function stateBytes(out: Uint8Array) {
+  for (let i = 0; i < 8; i++) {
+    const v = state[i];
+    out[i * 4] = v >>> 24;
+    out[i * 4 + 1] = v >>> 16;
+    out[i * 4 + 2] = v >>> 8;
+    out[i * 4 + 3] = v;
   }
 }
 
