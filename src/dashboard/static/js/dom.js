@@ -79,6 +79,25 @@ export function table(headers, rows, caption) {
   );
 }
 
+/**
+ * A table filled page by page from a cursor-paged list API, with a "Load more" button while there is a next
+ * page. `loadPage(cursor)` returns `{ rows, nextCursor }`, or nothing when it has shown its own notice in
+ * `container` instead.
+ */
+export async function pagedTable(container, headers, loadPage) {
+  let cursor = null;
+  const rows = [];
+  const more = h('button', { type: 'button', class: 'secondary', onclick: () => load() }, 'Load more');
+  async function load() {
+    const page = await loadPage(cursor);
+    if (!page) return;
+    rows.push(...page.rows);
+    cursor = page.nextCursor;
+    replace(container, table(headers, rows), cursor ? h('div', { class: 'actions' }, more) : null);
+  }
+  await load();
+}
+
 /** Copyable value: monospace text plus a Copy button. */
 export function copyable(value, label = 'Copy') {
   const code = h('code', { class: 'copy-value' }, value);

@@ -1,7 +1,7 @@
 // Messages: search by recipient, subject and date; per-recipient status, opens and clicks; a message's
 // timeline (accepted, delivered, opened with client and place, clicked which link).
 import { api, isMissing, qs } from '../api.js';
-import { h, replace, field, notice, table, badge, fmtTime, fmtNum } from '../dom.js';
+import { h, replace, field, notice, table, pagedTable, badge, fmtTime, fmtNum } from '../dom.js';
 
 export async function render(main, ctx) {
   if (ctx.args[0]) return renderOne(main, ctx.args[0]);
@@ -25,16 +25,16 @@ async function renderSearch(main, params) {
   h('button', { type: 'submit' }, 'Search'));
   replace(main, h('h1', null, 'Messages'), form, results);
 
-  let cursor = null;
-  const rows = [];
-  const more = h('button', { type: 'button', class: 'secondary', onclick: () => load() }, 'Load more');
-  async function load() {
+  await pagedTable(results, ['Sent', 'Subject', 'From', 'Recipients'], async (cursor) => {
     let res;
     try {
       res = await api.get(`/messages${qs({ recipient: recipient.value.trim(), subject: subject.value.trim(), since: dayStart(since.value), until: dayEnd(until.value), cursor, limit: 50 })}`);
     } catch (err) {
-      if (isMissing(err)) return replace(results, notice('info', 'The messages API is not available on this server yet.'));
-      return replace(results, notice('error', err.fields ? Object.entries(err.fields).map(([k, v]) => `${k}: ${v}`).join('; ') : err.message));
+      // The notice takes the table's place; no page.
+      replace(results, isMissing(err)
+        ? notice('info', 'The messages API is not available on this server yet.')
+        : notice('error', err.fields ? Object.entries(err.fields).map(([k, v]) => `${k}: ${v}`).join('; ') : err.message));
+      return undefined;
     }
     const copyIds = res.data.flatMap((m) => (m.recipients ?? []).map((r) => r.id)).filter(Boolean);
     let activity = {};
@@ -42,21 +42,17 @@ async function renderSearch(main, params) {
       try { activity = (await api.get(`/copies/activity${qs({ ids: copyIds.join(',') })}`)).data; } catch { activity = {}; }
     }
     const plural = (n, one) => `${n} ${one}${n === 1 ? '' : 's'}`;
-    for (const m of res.data) {
-      rows.push(h('tr', null,
-        h('td', null, fmtTime(m.createdAt)),
-        h('th', { scope: 'row' }, h('a', { href: `#/messages/${encodeURIComponent(m.id)}` }, m.subject || '(no subject)')),
-        h('td', null, m.from),
-        h('td', null, h('ul', { class: 'plain' }, (m.recipients ?? []).map((r) => {
-          const a = activity[r.id];
-          return h('li', null, r.email, ' ', badge(r.status), a ? h('span', { class: 'muted' }, ` · ${plural(a.opens, 'open')} (${a.humanOpens} human) · ${plural(a.clicks, 'click')}`) : null);
-        }))),
-      ));
-    }
-    cursor = res.nextCursor;
-    replace(results, table(['Sent', 'Subject', 'From', 'Recipients'], rows), cursor ? h('div', { class: 'actions' }, more) : null);
-  }
-  await load();
+    const rows = res.data.map((m) => h('tr', null,
+      h('td', null, fmtTime(m.createdAt)),
+      h('th', { scope: 'row' }, h('a', { href: `#/messages/${encodeURIComponent(m.id)}` }, m.subject || '(no subject)')),
+      h('td', null, m.from),
+      h('td', null, h('ul', { class: 'plain' }, (m.recipients ?? []).map((r) => {
+        const a = activity[r.id];
+        return h('li', null, r.email, ' ', badge(r.status), a ? h('span', { class: 'muted' }, ` · ${plural(a.opens, 'open')} (${a.humanOpens} human) · ${plural(a.clicks, 'click')}`) : null);
+      }))),
+    ));
+    return { rows, nextCursor: res.nextCursor };
+  });
 }
 
 function describe(e) {

@@ -2,7 +2,7 @@
 // sandboxed iframe with remote images blocked, so looking does not count as an open; "Open as recipient"
 // loads the images, the tracking pixel among them, and so records a real open.
 import { api, fetchBytes, isMissing, qs } from '../api.js';
-import { h, replace, notice, table, fmtTime, fmtNum } from '../dom.js';
+import { h, replace, notice, pagedTable, fmtTime, fmtNum } from '../dom.js';
 import { parseMessage } from '../mime.js';
 import { buildSrcdoc } from '../preview.js';
 
@@ -18,30 +18,24 @@ async function renderList(main, params) {
     h('p', { class: 'muted' }, 'Messages delivered to the built-in outbox (MAILBEACON_RELAY=outbox), exactly as a recipient would get them.'),
     messageId ? h('p', null, 'Showing the copies of one message. ', h('a', { href: '#/outbox' }, 'Show all')) : null,
     body);
-  let cursor = null;
-  const rows = [];
-  const more = h('button', { type: 'button', class: 'secondary', onclick: () => load() }, 'Load more');
-  async function load() {
+  await pagedTable(body, ['Delivered', 'Recipient', 'Subject', 'Envelope sender', 'Bytes'], async (cursor) => {
     let res;
     try {
       res = await api.get(`/outbox${qs({ messageId, cursor, limit: 50 })}`);
     } catch (err) {
-      if (isMissing(err)) return replace(body, notice('info', 'The outbox API is not available on this server yet.'));
-      throw err;
+      if (!isMissing(err)) throw err;
+      replace(body, notice('info', 'The outbox API is not available on this server yet.'));
+      return undefined;
     }
-    for (const m of res.data) {
-      rows.push(h('tr', null,
-        h('td', null, fmtTime(m.createdAt)),
-        h('td', null, m.recipient),
-        h('th', { scope: 'row' }, h('a', { href: `#/outbox/${encodeURIComponent(m.id)}` }, m.subject || '(no subject)')),
-        h('td', null, m.mailFrom),
-        h('td', { class: 'num' }, fmtNum(m.size)),
-      ));
-    }
-    cursor = res.nextCursor;
-    replace(body, table(['Delivered', 'Recipient', 'Subject', 'Envelope sender', 'Bytes'], rows), cursor ? h('div', { class: 'actions' }, more) : null);
-  }
-  await load();
+    const rows = res.data.map((m) => h('tr', null,
+      h('td', null, fmtTime(m.createdAt)),
+      h('td', null, m.recipient),
+      h('th', { scope: 'row' }, h('a', { href: `#/outbox/${encodeURIComponent(m.id)}` }, m.subject || '(no subject)')),
+      h('td', null, m.mailFrom),
+      h('td', { class: 'num' }, fmtNum(m.size)),
+    ));
+    return { rows, nextCursor: res.nextCursor };
+  });
 }
 
 async function renderOne(main, id) {
