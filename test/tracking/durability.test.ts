@@ -14,19 +14,25 @@ import SQLite from 'better-sqlite3';
 import { openStore } from '../../src/store/store.ts';
 import { TEST_SECRET, seedCopies, signer } from './helpers.ts';
 
-test('kill -9 mid-load loses no answered pixel load', { timeout: 150_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-durable-'));
+/** A temp dir with a SQLite store seeded with `copies` delivered copies, and the env of a tracking node on it. */
+async function trackingNode(prefix: string, copies: number) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const dbUrl = `sqlite:${path.join(dir, 'mb.db')}`;
+  const seedStore = await openStore(dbUrl);
+  const { copyIds } = await seedCopies(seedStore, copies);
+  await seedStore.close();
+  const port = await freePort();
+  const env: Record<string, string> = {
+    MAILBEACON_DATABASE_URL: dbUrl, MAILBEACON_DATA_DIR: dir, MAILBEACON_SECRET: TEST_SECRET, MAILBEACON_LOG_LEVEL: 'silent',
+    MAILBEACON_HTTP_PORT: String(port), MAILBEACON_SMTP_PORT: String(await freePort()), MAILBEACON_PUBLIC_URL: 'http://127.0.0.1',
+  };
+  return { dir, dbUrl, copyIds, port, env };
+}
+
+test('kill -9 mid-load loses no answered pixel load', { timeout: 150_000 }, async () => {
+  const { dir, dbUrl, copyIds, port, env: base } = await trackingNode('mb-durable-', 3000);
   try {
-    const seedStore = await openStore(dbUrl);
-    const { copyIds } = await seedCopies(seedStore, 3000);
-    await seedStore.close();
-    const port = await freePort();
-    const env = {
-      MAILBEACON_DATABASE_URL: dbUrl, MAILBEACON_DATA_DIR: dir, MAILBEACON_SECRET: TEST_SECRET, MAILBEACON_LOG_LEVEL: 'silent',
-      MAILBEACON_HTTP_PORT: String(port), MAILBEACON_SMTP_PORT: String(await freePort()), MAILBEACON_PUBLIC_URL: 'http://127.0.0.1',
-      MAILBEACON_EVENT_FLUSH_MS: '5',
-    };
+    const env = { ...base, MAILBEACON_EVENT_FLUSH_MS: '5' };
     const srv = await spawnServe(env, ['--roles', 'tracking']);
     const paths = copyIds.map((id) => `/o/${signer.sign({ kind: 'open', copyId: id }, '127.0.0.1')}.gif`);
     const agent = new http.Agent({ keepAlive: true, maxSockets: 32 });
@@ -89,17 +95,8 @@ test('kill -9 mid-load loses no answered pixel load', { timeout: 150_000 }, asyn
 });
 
 test('a graceful stop (SIGTERM) ingests the whole event journal before the process exits', { timeout: 120_000 }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-drain-'));
-  const dbUrl = `sqlite:${path.join(dir, 'mb.db')}`;
+  const { dir, dbUrl, copyIds, port, env } = await trackingNode('mb-drain-', 1500);
   try {
-    const seedStore = await openStore(dbUrl);
-    const { copyIds } = await seedCopies(seedStore, 1500);
-    await seedStore.close();
-    const port = await freePort();
-    const env = {
-      MAILBEACON_DATABASE_URL: dbUrl, MAILBEACON_DATA_DIR: dir, MAILBEACON_SECRET: TEST_SECRET, MAILBEACON_LOG_LEVEL: 'silent',
-      MAILBEACON_HTTP_PORT: String(port), MAILBEACON_SMTP_PORT: String(await freePort()), MAILBEACON_PUBLIC_URL: 'http://127.0.0.1',
-    };
     const srv = await spawnServe(env, ['--roles', 'tracking']);
     // Hold the store's write lock meanwhile, so the ingest thread cannot keep up and the stop has work to do.
     const blocker = new SQLite(path.join(dir, 'mb.db'));
