@@ -31,6 +31,10 @@ export function rewriteMessageSync(input: Buffer, opts: RewriteOptions): Rewrite
   const rewriter = new MessageRewriter(opts, (buf) => out.push(buf));
   rewriter.write(input);
   rewriter.end();
+  return resultOf(rewriter, out);
+}
+
+function resultOf(rewriter: MessageRewriter, out: Buffer[]): RewriteResult {
   const r = rewriter.result();
   return { output: out.length === 1 ? out[0] : Buffer.concat(out), pixels: r.pixels, links: r.links, warnings: [...r.warnings], optOut: { ...r.optOut } };
 }
@@ -48,6 +52,5 @@ export async function rewriteMessage(input: Buffer, opts: RewriteOptions): Promi
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
   rewriter.end();
-  const r = rewriter.result();
-  return { output: Buffer.concat(out), pixels: r.pixels, links: r.links, warnings: [...r.warnings], optOut: { ...r.optOut } };
+  return resultOf(rewriter, out);
 }
