@@ -101,19 +101,35 @@ export function createWorkerService(ctx: AppContext, opts: WorkerOptions = {}): 
     };
   }
 
+  /**
+   * Records a delivery result, retrying while the store is unreachable. The outcome is known (a smarthost
+   * may already have the message), so recording it again is the only right move; waiting for the lease to
+   * run out instead would deliver it a second time, or, with the outbox relay (the record IS the
+   * delivery), leave the copy 'delivering' for the whole lease. Gives up when the worker stops or the
+   * lease is about to end (the copy is then retried as before); a result whose lease another node took
+   * meanwhile is skipped by completeBatch, so a late retry never records twice.
+   */
+  async function record(result: DeliveryResult, leaseEnd: number): Promise<boolean> {
+    for (let delay = 250; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await completer.submit(result);
+        return true;
+      } catch (err) {
+        const giveUp = !running || ctx.clock.now() + delay >= leaseEnd;
+        log.error({ event: 'outbound.record_failed', copyId: result.copy.id, err, retry: !giveUp }, giveUp ? 'could not record a delivery result; the copy is retried when its lease runs out' : 'could not record a delivery result; retrying');
+        if (giveUp) return false;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
   async function deliver(copy: MessageCopiesTable, message: MessagesTable): Promise<void> {
     const startedAt = ctx.clock.now();
     const job: DeliveryJob = { copy, message, bytes: message.raw, tracking: { opens: false, clicks: false }, trackingBase: null };
     const outcome = await runPipeline(job, deps!);
     const result = resultOf(job, outcome, startedAt);
     deliveries.inc({ result: result.status });
-    try {
-      await completer.submit(result);
-    } catch (err) {
-      // The copy stays 'delivering' under our lease and is retried when the lease runs out.
-      log.error({ event: 'outbound.record_failed', copyId: copy.id, err }, 'could not record a delivery result');
-      return;
-    }
+    if (!(await record(result, copy.lockedUntil ?? startedAt + config.deliveryLease * 1000))) return;
     const level = result.status === 'delivered' ? 'debug' : 'info';
     log[level]({ event: `outbound.${result.status}`, messageId: copy.messageId, copyId: copy.id, code: outcome.code, response: outcome.response }, `copy ${result.status}`);
   }
