@@ -1,5 +1,6 @@
 // Builds the HTTP application: health, metrics, OpenAPI, /api/v1 behind auth, and every feature's routes.
 import http from 'node:http';
+import type { Counter } from 'prom-client';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -9,6 +10,7 @@ import { errorHandler, sendError } from './errors.ts';
 import type { HttpFeature } from './http-feature.ts';
 import { installClientAddress } from './proxy.ts';
 import { apiRateLimitHook } from './rate-limit.ts';
+import { installFastPath, type FastRoute } from './fast-path.ts';
 
 export interface HttpAppOptions {
   features: HttpFeature[];
@@ -19,13 +21,23 @@ export interface HttpAppOptions {
 export async function buildHttpApp(ctx: AppContext, opts: HttpAppOptions): Promise<FastifyInstance> {
   // Features' raw handlers run before Fastify routing (the tracking pixel's hot path).
   const raw = opts.features.map((f) => f.raw?.(ctx)).filter((h): h is NonNullable<typeof h> => !!h);
+  const fast = ctx.config.httpFastPath ? opts.features.map((f) => f.fast?.(ctx)).filter((r): r is FastRoute => !!r) : [];
+  const handoffName = 'mailbeacon_http_fast_path_handoffs_total';
+  const handoffs = fast.length
+    ? ((ctx.metrics.registry.getSingleMetric(handoffName) as Counter | undefined) ??
+      ctx.metrics.counter(handoffName, 'Connections the HTTP fast path (pixel) handed to the full HTTP server because a request was not a simple pixel load'))
+    : undefined;
   const app = Fastify({
     ...(raw.length
       ? {
-          serverFactory: (handler: http.RequestListener) => http.createServer((req, res) => {
-            for (const h of raw) if (h(req, res)) return;
-            handler(req, res);
-          }),
+          serverFactory: (handler: http.RequestListener) => {
+            const server = http.createServer((req, res) => {
+              for (const h of raw) if (h(req, res)) return;
+              handler(req, res);
+            });
+            if (fast.length) installFastPath(server, fast, { handoff: () => handoffs?.inc() });
+            return server;
+          },
         }
       : {}),
     loggerInstance: ctx.log as unknown as FastifyBaseLogger,

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import type { Authenticator } from './auth.ts';
+import type { FastRoute } from './fast-path.ts';
 
 export type RawHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
@@ -20,6 +21,12 @@ export interface HttpFeature {
    * Fastify's per-request work would dominate). Returns true when it answered the request.
    */
   raw?(ctx: AppContext): RawHandler | undefined;
+  /**
+   * A route answered on the HTTP fast path (http/fast-path.ts), at the socket, before Node's HTTP parser: only
+   * for simple GET/HEAD requests with a fixed answer (the pixel). The same requests must also be handled by
+   * `raw` (connections handed to Node's HTTP server, the HTTPS listener, inject()).
+   */
+  fast?(ctx: AppContext): FastRoute | undefined;
   /** Extra ways to authenticate /api/v1 requests (the dashboard's session cookie). */
   authenticators?(ctx: AppContext): Authenticator[];
 }

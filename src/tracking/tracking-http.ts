@@ -17,6 +17,7 @@ import { EventWriter, type HitOutcome, type TrackHit } from './event-writer.ts';
 import { CidrSet } from '../domain/ip-address.ts';
 import { clientAddress, type ProxyHeader } from '../http/client-address.ts';
 import { startJournal, type Recorder } from './journal-service.ts';
+import type { FastRoute } from '../http/fast-path.ts';
 
 /** The classic 1×1 transparent GIF89a (43 bytes: the common 42-byte variant has a truncated LZW block). */
 export const PIXEL_GIF = Buffer.from('47494638396101000100800000000000ffffff21f90401000000002c00000000010001000002024401003b', 'hex');
@@ -56,6 +57,8 @@ export function safeRedirect(url: string | undefined): string | undefined {
 export interface Tracker {
   /** Handles /o/ and /c/ requests; false for anything else (Fastify takes it). */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
+  /** The pixel route on the HTTP fast path. */
+  fast: FastRoute;
   /** Resolves once every hit answered so far is in the store (journal ingested); at once without a journal. */
   settled(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
@@ -155,26 +158,64 @@ export function createTracker(ctx: AppContext): Tracker {
     });
   };
 
-  const pixel = (req: IncomingMessage, res: ServerResponse, rest: string) => {
+  /** A pixel request, from either transport: `answer` sends the GIF (always, whatever fails). */
+  const pixelHit = (rest: string, method: string, host: string | undefined, ua: string, ip: string, answer: () => void) => {
     try {
-      const { ip, host } = clientOf(req);
       if (!hosts.allows(host)) {
         count('pixel', 'unknown_host');
-        return gif(res);
+        return answer();
       }
       const token = rest.endsWith('.gif') ? rest.slice(0, -4) : '';
       const claims = token ? signer.verify(token, host!) : undefined;
       if (!claims || claims.kind !== 'open') {
         count('pixel', 'invalid_token');
-        return gif(res);
+        return answer();
       }
-      const ua = req.headers['user-agent'] ?? '';
-      record('pixel', { kind: 'open', method: req.method!, copyId: claims.copyId, at: ctx.clock.now(), ip, userAgent: ua.slice(0, 1000) }, () => gif(res));
+      record('pixel', { kind: 'open', method, copyId: claims.copyId, at: ctx.clock.now(), ip, userAgent: ua.slice(0, 1000) }, answer);
     } catch (e) {
       ctx.log.error({ event: 'tracking.pixel_error', err: e }, 'pixel handler failed');
       count('pixel', 'error');
-      gif(res);
+      answer();
     }
+  };
+
+  const pixel = (req: IncomingMessage, res: ServerResponse, rest: string) => {
+    let ip: string;
+    let host: string | undefined;
+    try {
+      ({ ip, host } = clientOf(req));
+    } catch (e) {
+      ctx.log.error({ event: 'tracking.pixel_error', err: e }, 'pixel handler failed');
+      count('pixel', 'error');
+      return gif(res);
+    }
+    pixelHit(rest, req.method!, host, req.headers['user-agent'] ?? '', ip, () => gif(res));
+  };
+
+  // The same pixel on the HTTP fast path (http/fast-path.ts): plain HTTP only (the HTTPS listener for custom
+  // tracking domains goes through node:https and `handle`).
+  const fastPixel: FastRoute = {
+    matches: (head) => head.target.startsWith(PIXEL_PREFIX),
+    handle: (head, socket, answer) => {
+      const q = head.target.indexOf('?');
+      const rest = head.target.slice(PIXEL_PREFIX.length, q < 0 ? undefined : q);
+      let ip: string | undefined;
+      try {
+        if (!trusted.size) {
+          ip = peerIp.get(socket);
+          if (ip === undefined) peerIp.set(socket, (ip = clientAddress(socket.remoteAddress, {}, trusted, 'http', proxyHeader).ip));
+        } else {
+          const bag = { forwarded: head.forwarded, 'x-forwarded-for': head.xForwardedFor, 'x-forwarded-proto': head.xForwardedProto };
+          ip = clientAddress(socket.remoteAddress, bag, trusted, 'http', proxyHeader).ip;
+        }
+      } catch (e) {
+        ctx.log.error({ event: 'tracking.pixel_error', err: e }, 'pixel handler failed');
+        count('pixel', 'error');
+        return answer();
+      }
+      pixelHit(rest, head.method, head.host, head.userAgent, ip, answer);
+    },
+    response: { status: 200, reason: 'OK', headers: Object.entries(PIXEL_HEADERS), body: PIXEL_GIF },
   };
 
   const click = (req: IncomingMessage, res: ServerResponse, token: string) => {
@@ -220,6 +261,7 @@ export function createTracker(ctx: AppContext): Tracker {
       else click(req, res, rest);
       return true;
     },
+    fast: fastPixel,
     settled: (timeoutMs) => rec.settled(timeoutMs),
     close: () => rec.close(),
   };
@@ -243,6 +285,7 @@ export const trackingFeature: HttpFeature = {
     const t = trackerOf(ctx);
     return (req, res) => t.handle(req, res);
   },
+  fast: (ctx) => trackerOf(ctx).fast,
   root(app, ctx) {
     const t = trackerOf(ctx);
     const viaFastify = (req: FastifyRequest, reply: FastifyReply) => {
