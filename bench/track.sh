@@ -6,7 +6,8 @@
 # store is written by a background thread: the script then waits for the journal to be ingested before it counts
 # events, and prints how long that took. Also prints the HTTP floor (the same server answering the GIF for tokens
 # whose MAC fails, so nothing is recorded) and CPU time per request (whole process and HTTP thread alone).
-# Env: COPIES (20000), SECONDS_EACH (8), CONNS (64), ROUNDS (2), FLUSH_MS (0, the default), JOURNAL (auto|on|off).
+# Env: COPIES (20000), SECONDS_EACH (8), CONNS (64), ROUNDS (2), FLUSH_MS (0, the default), JOURNAL (auto|on|off),
+# MAILBEACON_HTTP_FAST_PATH (true; false measures the pixel through node:http).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 anchors=${ANCHORS:-$root/../shared/anchors/pixel-anchors.sh}
@@ -21,7 +22,7 @@ db="sqlite:$work/mb.db"
 cleanup() { [ -f "$work/mb.pid" ] && kill "$(cat "$work/mb.pid")" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-echo "seeding $copies copies..."
+echo "seeding $copies copies... (MAILBEACON_HTTP_FAST_PATH=${MAILBEACON_HTTP_FAST_PATH:-true})"
 node --import tsx "$root/bench/track-seed.ts" "$db" "$secret" 127.0.0.1 "$copies" "$work/paths.txt"
 
 MAILBEACON_DATABASE_URL=$db MAILBEACON_DATA_DIR=$work MAILBEACON_SECRET=$secret MAILBEACON_LOG_LEVEL=warn \

@@ -56,13 +56,16 @@ export function installFastPath(server: http.Server, routes: FastRoute[], stats?
     answers,
     server,
     closing: () => closing,
-    handoff(c, bytes) {
+    handoff(c, bytes, ended) {
       conns.delete(c);
       stats?.handoff();
       nodeListener.call(server, c.socket);
       // Node's listener reads the socket from here on; the bytes read so far (whole requests not yet answered
-      // plus any part of the next) go to it as if just received: its 'data' handler feeds its parser.
+      // plus any part of the next) go to it as if just received: its 'data' handler feeds its parser. A FIN
+      // already received is passed on after them, a turn later as a real one would come (node:http ends the
+      // socket at a FIN unless an answer is under way).
       if (bytes && bytes.length) c.socket.emit('data', bytes);
+      if (ended) setImmediate(() => c.socket.emit('end'));
     },
     gone: (c) => conns.delete(c),
   };
@@ -89,7 +92,7 @@ interface ConnectionEnv {
   answers: ResponseCache[];
   server: http.Server;
   closing(): boolean;
-  handoff(c: FastConnection, bytes: Buffer | undefined): void;
+  handoff(c: FastConnection, bytes: Buffer | undefined, ended: boolean): void;
   gone(c: FastConnection): void;
 }
 
@@ -102,8 +105,23 @@ class FastConnection {
   /** When the incomplete head in `pending` started (slow-header guard), 0 when none. */
   private partialSince = 0;
   private timeoutMs = -1;
+  /** The client half-closed (FIN): answer what is complete, then close. */
+  private ended = false;
+  /** Waiting for the socket's write buffer to drain before the next request is read. */
+  private draining = false;
   private readonly onData = (chunk: Buffer) => {
     this.pending = this.pending ? Buffer.concat([this.pending, chunk]) : chunk;
+    // Pipelined requests queue up behind one being answered: past a limit, stop reading until it is.
+    if (this.busy && this.pending.length > MAX_PENDING) this.socket.pause();
+    this.drive();
+  };
+  private readonly onEnd = () => {
+    this.ended = true;
+    this.drive();
+  };
+  private readonly onDrain = () => {
+    this.draining = false;
+    this.socket.resume();
     this.drive();
   };
   private readonly onTimeout = () => {
@@ -117,6 +135,7 @@ class FastConnection {
 
   constructor(readonly socket: Socket, private readonly env: ConnectionEnv) {
     socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
     socket.on('timeout', this.onTimeout);
     socket.on('close', this.onClose);
     // Errors (a reset by the peer) end the connection; 'close' follows.
@@ -137,10 +156,19 @@ class FastConnection {
   }
 
   private drive() {
-    while (!this.busy && this.pending && !this.done) {
+    while (!this.busy && this.pending && !this.done && !this.draining) {
+      // A client that sends requests but does not read the answers: wait until it does (as node:http does).
+      if (this.socket.writableNeedDrain) {
+        this.draining = true;
+        this.socket.pause();
+        this.socket.once('drain', this.onDrain);
+        return;
+      }
       const buf = this.pending;
       const parsed = parseRequestHead(buf);
       if (parsed === 'incomplete') {
+        // The client half-closed: the rest of this head will never come.
+        if (this.ended) break;
         const now = Date.now();
         if (!this.partialSince) {
           this.partialSince = now;
@@ -166,18 +194,21 @@ class FastConnection {
       });
       sync = false;
     }
+    // Half-closed by the client and nothing left to answer: close our side too.
+    if (this.ended && !this.busy && !this.done && !this.draining) this.finish();
+  }
+
+  private finish() {
+    this.done = true;
+    this.env.gone(this);
+    this.socket.end();
   }
 
   private answer(route: number, head: RequestHead) {
     if (this.done || this.socket.destroyed) return;
     const keepAlive = head.keepAlive && !this.env.closing();
     this.socket.write(this.env.answers[route].get(keepAlive, head.method === 'HEAD'));
-    if (!keepAlive) {
-      this.done = true;
-      this.env.gone(this);
-      this.socket.end();
-      return;
-    }
+    if (!keepAlive) return this.finish();
     if (this.socket.isPaused() && (!this.pending || this.pending.length <= MAX_PENDING)) this.socket.resume();
     this.setTimeout(this.pending ? this.env.server.headersTimeout : this.env.server.keepAliveTimeout);
   }
@@ -187,12 +218,13 @@ class FastConnection {
     this.pending = undefined;
     const s = this.socket;
     s.removeListener('data', this.onData);
+    s.removeListener('end', this.onEnd);
     s.removeListener('timeout', this.onTimeout);
     s.removeListener('close', this.onClose);
     s.removeListener('error', noop);
     s.setTimeout(0);
     if (s.isPaused()) s.resume();
-    this.env.handoff(this, bytes);
+    this.env.handoff(this, bytes, this.ended);
   }
 }
 

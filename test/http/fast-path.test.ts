@@ -212,6 +212,60 @@ describe('HTTP fast path', () => {
     k.end();
   });
 
+  test('a client that half-closes after its requests gets its answers, then the connection is closed', async () => {
+    for (const [name, tail, methods] of [
+      ['pixels only', '', ['GET', 'GET']],
+      ['then a handed-off request', `GET /healthz HTTP/1.1\r\nHost: ${HOST}\r\n\r\n`, ['GET', 'GET', 'GET']],
+    ] as const) {
+      const c = new Conn(port);
+      await c.ready;
+      c.socket.end(pixelRequest(tokens[8]) + pixelRequest(tokens[8]) + tail);
+      const replies = await c.replies([...methods]);
+      for (const r of replies) assert.equal(r.status, 200, name);
+      await c.closedByServer(3000);
+    }
+  });
+
+  test('a client that pipelines pixel loads and never reads the answers is not buffered without bound', async () => {
+    const before = process.memoryUsage().rss;
+    const c = new Conn(port);
+    await c.ready;
+    c.socket.pause();
+    // ~12 MB of requests; unread answers would be ~25 MB if the server kept answering.
+    const one = pixelRequest('x'.repeat(40));
+    const chunk = one.repeat(Math.floor(65536 / one.length));
+    let written = 0;
+    for (let i = 0; i < 200; i++) {
+      if (!c.socket.write(chunk)) await Promise.race([new Promise((r) => c.socket.once('drain', r)), new Promise((r) => setTimeout(r, 50))]);
+      written += chunk.length;
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    // The server stopped reading once its answers backed up: most of what was written is still unsent here.
+    assert.ok(c.socket.writableLength > written / 2, `client still holds ${c.socket.writableLength} of ${written} bytes`);
+    assert.ok(process.memoryUsage().rss - before < 64 * 1024 * 1024, 'no unbounded growth in the server');
+    // Reading again: everything is answered, in order.
+    let answered = 0;
+    c.socket.removeAllListeners('data');
+    const total = (written / one.length) | 0;
+    await new Promise<void>((resolve, reject) => {
+      let carry = '';
+      const t = setTimeout(() => reject(new Error(`answered ${answered} of ${total}`)), 30_000);
+      c.socket.on('data', (d) => {
+        const s = carry + d.toString('latin1');
+        const parts = s.split('HTTP/1.1 200 OK');
+        answered += parts.length - 1;
+        carry = parts[parts.length - 1].slice(-20);
+        if (answered >= total) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      c.socket.resume();
+    });
+    assert.equal(answered, total);
+    c.end();
+  });
+
   test('malformed, oversized or body-carrying requests get node:http\'s own answers', async () => {
     const cases: [string, string | Buffer, number][] = [
       ['bare LF line ends', `GET /o/${tokens[7]}.gif HTTP/1.1\nHost: ${HOST}\n\n`, 400],
