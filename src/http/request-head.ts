@@ -30,9 +30,58 @@ export interface RequestHead {
 const MAX_FIELDS = 100;
 
 const REQUEST_LINE = /^(GET|HEAD) (\/[\x21-\x7e]*) HTTP\/1\.([01])$/;
-// field-name is a token; field-value is visible ASCII, SP, HTAB and obs-text (decoded as latin1, as Node does).
-// eslint-disable-next-line no-control-regex
-const FIELD = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[\t ]*([^\x00-\x08\x0a-\x1f\x7f]*?)[\t ]*$/;
+/** tchar (RFC 9110 §5.6.2): the bytes a field name is made of. */
+const TCHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TCHAR[c.charCodeAt(0)] = 1;
+
+/** Where the colon after a field name that starts at `from` is (before `to`), or -1 (no name, a non-token byte). */
+function nameEnd(text: string, from: number, to: number): number {
+  let i = from;
+  for (; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 58) break;
+    if (c >= 128 || !TCHAR[c]) return -1;
+  }
+  return i > from && i < to ? i : -1;
+}
+
+/**
+ * A control byte other than HTAB, or a CR / LF outside a CRLF pair, in `buf[0, end)`: field values are visible
+ * ASCII, SP, HTAB and obs-text (decoded as latin1, as Node does), and lines end in CRLF only. One pass over the
+ * bytes (a regular expression over the decoded head was slower).
+ */
+function badBytes(buf: Buffer, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = buf[i];
+    if (c >= 32) {
+      if (c === 127) return true;
+    } else if (c === 13) {
+      if (buf[i + 1] !== 10) return true;
+    } else if (c === 10) {
+      if (buf[i - 1] !== 13) return true;
+    } else if (c !== 9) return true;
+  }
+  return false;
+}
+
+/**
+ * Whether the field name at `text[from]` is `lower` (lowercase letters and "-", same length checked by the
+ * caller), in any case. OR-ing 0x20 lowercases A-Z; no other tchar turns into a letter or "-" that way.
+ */
+function isName(text: string, from: number, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) if ((text.charCodeAt(from + i) | 0x20) !== lower.charCodeAt(i)) return false;
+  return true;
+}
+
+/** The field value between `from` and `to`, without the optional whitespace (SP, HTAB) around it. */
+function valueOf(text: string, from: number, to: number): string {
+  let a = from;
+  let b = to;
+  while (a < b && (text.charCodeAt(a) === 32 || text.charCodeAt(a) === 9)) a++;
+  while (b > a && (text.charCodeAt(b - 1) === 32 || text.charCodeAt(b - 1) === 9)) b--;
+  return text.slice(a, b);
+}
+
 const CRLF2 = Buffer.from('\r\n\r\n');
 
 /**
@@ -61,40 +110,40 @@ export function parseRequestHead(buf: Buffer): { head: RequestHead; length: numb
   let xForwardedProto: string[] | undefined;
   let sawConnection = false;
   let fields = 0;
+  // One pass over the whole head: control characters but HTAB, and a CR or LF outside a CRLF pair.
+  if (badBytes(buf, end)) return 'other';
   let pos = lineEnd < 0 ? text.length : lineEnd + 2;
   while (pos < text.length) {
     // Node keeps only the first maxHeadersCount (1000) lines; a simple request has a few dozen at most.
     if (++fields > MAX_FIELDS) return 'other';
     let next = text.indexOf('\r\n', pos);
     if (next < 0) next = text.length;
-    const f = FIELD.exec(text.slice(pos, next));
-    // No match: a bare CR or LF, a control character, obs-fold (a line starting with SP/HTAB), no colon.
-    if (!f) return 'other';
-    const value = f[2];
-    switch (f[1].length) {
+    // field-name ":" at the start of the line (none: obs-fold, a space before the colon, no colon).
+    const colon = nameEnd(text, pos, next);
+    if (colon < 0) return 'other';
+    switch (colon - pos) {
       case 4:
-        if (f[1].toLowerCase() === 'host') {
+        if (isName(text, pos, 'host')) {
           if (host !== undefined) return 'other';
-          host = value;
+          host = valueOf(text, colon + 1, next);
         }
         break;
       case 6:
-        if (f[1].toLowerCase() === 'expect') return 'other';
+        if (isName(text, pos, 'expect')) return 'other';
         break;
       case 7:
-        if (f[1].toLowerCase() === 'upgrade') return 'other';
+        if (isName(text, pos, 'upgrade')) return 'other';
         break;
       case 9:
-        if (f[1].toLowerCase() === 'forwarded') (forwarded ??= []).push(value);
+        if (isName(text, pos, 'forwarded')) (forwarded ??= []).push(valueOf(text, colon + 1, next));
         break;
       case 10: {
-        const n = f[1].toLowerCase();
-        if (n === 'user-agent') userAgent ??= value;
-        else if (n === 'connection') {
+        if (isName(text, pos, 'user-agent')) userAgent ??= valueOf(text, colon + 1, next);
+        else if (isName(text, pos, 'connection')) {
           // llhttp merges repeated Connection headers by its own rules: only one is simple.
           if (sawConnection) return 'other';
           sawConnection = true;
-          const c = text.lastIndexOf('\t', next) > pos ? 'other' : connectionOption(value);
+          const c = text.lastIndexOf('\t', next) > pos ? 'other' : connectionOption(valueOf(text, colon + 1, next));
           if (c === 'other') return 'other';
           if (c !== undefined) keepAlive = c;
         }
@@ -102,23 +151,22 @@ export function parseRequestHead(buf: Buffer): { head: RequestHead; length: numb
       }
       case 14:
         // A body (even an empty one announced twice) is not simple: llhttp has the rules for it.
-        if (f[1].toLowerCase() === 'content-length') {
+        if (isName(text, pos, 'content-length')) {
           // "0" then a tab is a 400 in llhttp (a trailing space is trimmed by both).
-          if (value !== '0' || emptyBody || text.charCodeAt(next - 1) === 9) return 'other';
+          if (valueOf(text, colon + 1, next) !== '0' || emptyBody || text.charCodeAt(next - 1) === 9) return 'other';
           emptyBody = true;
         }
         break;
       case 15:
-        if (f[1].toLowerCase() === 'x-forwarded-for') (xForwardedFor ??= []).push(value);
+        if (isName(text, pos, 'x-forwarded-for')) (xForwardedFor ??= []).push(valueOf(text, colon + 1, next));
         break;
       case 16:
         // llhttp reads Proxy-Connection as Connection.
-        if (f[1].toLowerCase() === 'proxy-connection') return 'other';
+        if (isName(text, pos, 'proxy-connection')) return 'other';
         break;
       case 17: {
-        const n = f[1].toLowerCase();
-        if (n === 'transfer-encoding') return 'other';
-        if (n === 'x-forwarded-proto') (xForwardedProto ??= []).push(value);
+        if (isName(text, pos, 'transfer-encoding')) return 'other';
+        if (isName(text, pos, 'x-forwarded-proto')) (xForwardedProto ??= []).push(valueOf(text, colon + 1, next));
         break;
       }
     }
