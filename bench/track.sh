@@ -19,7 +19,7 @@ work=$(mktemp -d)
 port=${PORT:-18090}
 secret=bench-secret-bench-secret-bench-secret-0
 db="sqlite:$work/mb.db"
-cleanup() { [ -f "$work/mb.pid" ] && kill "$(cat "$work/mb.pid")" 2>/dev/null; rm -rf "$work"; }
+cleanup() { [ -f "$work/mb.pid" ] && kill "$(cat "$work/mb.pid")" 2>/dev/null; [ -f "$work/bare.pid" ] && kill "$(cat "$work/bare.pid")" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
 echo "seeding $copies copies... (MAILBEACON_HTTP_FAST_PATH=${MAILBEACON_HTTP_FAST_PATH:-true})"
@@ -69,10 +69,19 @@ fr=$(awk '/^ +Requests\/sec/{print int($2)} /^Requests\/sec/{print int($2)}' "$w
 fa=$(sed -n 's/.*answered=\([0-9]*\).*/\1/p' "$work/wrk.txt")
 echo "floor rps=$fr p50=$(awk '/^ +50%/{print $2}' "$work/wrk.txt") p99=$(awk '/^ +99%/{print $2}' "$work/wrk.txt") cpu/req: process $(awk -v a=$((t1-t0)) -v n="$fa" -v h="$hz" 'BEGIN{printf "%.1f", a/h/n*1e6}') us, http thread $(awk -v a=$((m1-m0)) -v n="$fa" -v h="$hz" 'BEGIN{printf "%.1f", a/h/n*1e6}') us"
 
-echo "== Mailbeacon, $copies distinct tokens (wrk -t1 -c$conns -d${dur}s --latency, $rounds rounds)"
+# The bare Node GIF server again, measured right before each Mailbeacon round (once the journal is ingested):
+# the machine's speed drifts between runs (a shared host), so each round's ratio compares two measurements
+# taken seconds apart.
+node "$(dirname "$anchors")/bare-gif-server.js" $((port + 1)) & echo $! > "$work/bare.pid"
+sleep 0.5
+echo "== Mailbeacon, $copies distinct tokens (wrk -t1 -c$conns -d${dur}s --latency, $rounds rounds), each after a bare Node round"
 total_ok=0
 rps_list=""
+ratio_list=""
 for r in $(seq "$rounds"); do
+  # The previous round's journal is ingested first, so the ingest thread does not slow the bare server down.
+  wait_ingested
+  bare=$(wrk -t1 -c"$conns" -d"${dur}s" "http://127.0.0.1:$((port + 1))$one" | awk '/Requests\/sec/{print int($2)}')
   t0=$(ticks); m0=$(mticks)
   PATHS_FILE=$work/paths.txt wrk -t1 -c"$conns" -d"${dur}s" --latency -s "$root/bench/track.lua" "http://127.0.0.1:$port" > "$work/wrk.txt"
   rps=$(awk '/Requests\/sec/{print int($2)}' "$work/wrk.txt")
@@ -83,12 +92,15 @@ for r in $(seq "$rounds"); do
   t1=$(ticks); m1=$(mticks)
   cpu=$(awk -v a=$((t1-t0)) -v n="$answered" -v h="$hz" 'BEGIN{printf "%.1f", a/h/n*1e6}')
   mcpu=$(awk -v a=$((m1-m0)) -v n="$answered" -v h="$hz" 'BEGIN{printf "%.1f", a/h/n*1e6}')
-  echo "round $r: mailbeacon-many rps=$rps p50=$p50 p99=$p99 answered=$answered non2xx=$non2xx cpu/req: process ${cpu} us, http thread ${mcpu} us; journal lag at end $(metric mailbeacon_tracking_journal_lag_events) events, ingest thread sched_idle=$(metric mailbeacon_tracking_journal_worker_sched_idle) ($(uptime | sed 's/.*load/load/'))"
+  ratio=$(awk -v a="$rps" -v b="$bare" 'BEGIN{printf "%.2f", a/b}')
+  ratio_list="$ratio_list $ratio"
+  echo "round $r: bare-node rps=$bare, then mailbeacon-many rps=$rps (${ratio}x) p50=$p50 p99=$p99 answered=$answered non2xx=$non2xx cpu/req: process ${cpu} us, http thread ${mcpu} us; journal lag at end $(metric mailbeacon_tracking_journal_lag_events) events, ingest thread sched_idle=$(metric mailbeacon_tracking_journal_worker_sched_idle) ($(uptime | sed 's/.*load/load/'))"
   total_ok=$((total_ok + answered - non2xx))
   rps_list="$rps_list $rps"
 done
 median=$(tr ' ' '\n' <<<"$rps_list" | sed '/^$/d' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
 echo "median mailbeacon-many rps: $median"
+paired=$(tr ' ' '\n' <<<"$ratio_list" | sed '/^$/d' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
 
 # Deferred work: wait until the journal is ingested (lag 0) before anything is counted.
 lag=$(metric mailbeacon_tracking_journal_lag_events)
@@ -108,5 +120,6 @@ node_rps=$(awk '/^median node rps/{print $4}' "$work/anchors.txt")
 nginx_rps=$(awk '/^median nginx rps/{print $4}' "$work/anchors.txt")
 echo "== summary"
 echo "nginx empty_gif: ${nginx_rps} rps | bare node: ${node_rps} rps | mailbeacon (many tokens): ${median} rps = $(awk -v a="$median" -v b="$node_rps" 'BEGIN{printf "%.2f", a/b}')x bare node"
+echo "paired rounds (bare Node right before each Mailbeacon round): ratios$ratio_list, median ${paired}x"
 echo "journal: $catchup"
 echo "many-token rounds: 200s answered=$total_ok, open events stored=$events (>= answered: wrk drops replies in flight at the end), events lost (metric)=${lost:-0}"

@@ -151,7 +151,7 @@ export const settings = {
   }),
   httpFastPath: setting({
     env: 'MAILBEACON_HTTP_FAST_PATH',
-    description: 'Answer simple pixel loads (GET/HEAD /o/…, no body, strict HTTP/1.1 syntax) on the HTTP listener straight at the socket, before Node\'s HTTP server; a connection is handed to the full HTTP server at its first request that is anything else. About 1.5× the pixel throughput. false: every request goes through Node\'s HTTP server.',
+    description: 'Answer simple pixel loads (GET/HEAD /o/…, no body, strict HTTP/1.1 syntax) on the HTTP listener straight at the socket, before Node\'s HTTP server; a connection is handed to the full HTTP server at its first request that is anything else. About 1.4× the pixel throughput (bench/README.md). false: every request goes through Node\'s HTTP server.',
     default: 'true',
     schema: bool,
   }),
