@@ -3,6 +3,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
+import Database from 'better-sqlite3';
 import { DIALECTS } from '../helpers/dialects.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { TokenSigner, keyringFromSecret } from '../../src/tracking/tokens.ts';
@@ -99,6 +100,34 @@ for (const dialect of DIALECTS) {
 
     test('SQLite: the journal\'s ingest thread runs at SCHED_IDLE while it keeps up', { skip: dialect !== 'sqlite' || process.platform !== 'linux' }, async () => {
       await until(async () => await metricNow(s, 'mailbeacon_tracking_journal_worker_sched_idle') === 1);
+    });
+
+    test('SQLite: an ingest thread starved while holding up the store gets normal scheduling, and SCHED_IDLE back once caught up', { skip: dialect !== 'sqlite' || process.platform !== 'linux' }, async () => {
+      // A tracking-only node: no other writer on this thread (better-sqlite3 blocks the thread that waits).
+      const t = await startTestServer({ dialect, roles: ['tracking'], env: { MAILBEACON_PUBLIC_URL: `https://${HOST}` } });
+      try {
+        const idle = () => metricNow(t, 'mailbeacon_tracking_journal_worker_sched_idle');
+        await until(async () => await idle() === 1);
+        const { copyIds } = await seedCopies(t.server.ctx.store, 1);
+        // Another writer holds the store's write lock: the ingest thread waits inside its transaction.
+        const other = new Database(t.server.ctx.store.db.sqlitePath!);
+        other.exec('BEGIN IMMEDIATE');
+        try {
+          assertGif(await request(t.server.httpPort!, `/o/${signer.sign({ kind: 'open', copyId: copyIds[0] }, HOST)}.gif`));
+          // Its transaction has been open longer than TX_RAISE_MS (500 ms): raised to normal scheduling.
+          await until(async () => await idle() === 0, 4000);
+        } finally {
+          other.exec('ROLLBACK');
+          other.close();
+        }
+        // The hit is ingested once the lock is free, and the thread goes back to SCHED_IDLE.
+        await trackingSettled(t.server.ctx);
+        const evs = await t.server.ctx.store.db.kysely.selectFrom('events').select('copyId').execute();
+        assert.deepEqual(evs.map((e) => e.copyId), [copyIds[0]]);
+        await until(async () => await idle() === 1);
+      } finally {
+        await t.stop();
+      }
     });
 
     test('HEAD answers like GET and is a signal, not an open', async () => {
