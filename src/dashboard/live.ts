@@ -59,9 +59,14 @@ export class LiveHub {
   async subscribe(accountId: string, reply: FastifyReply): Promise<void> {
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
-    res.write('retry: 2000\n\n');
-    if (this.closed) return void res.end();
+    const open = () => {
+      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', 'x-accel-buffering': 'no', connection: 'keep-alive' });
+      res.write('retry: 2000\n\n');
+    };
+    if (this.closed) {
+      open();
+      return void res.end();
+    }
     let feed = this.feeds.get(accountId);
     if (!feed) {
       let start: number;
@@ -70,6 +75,7 @@ export class LiveHub {
       } catch (err) {
         // The reply is already ours (hijacked): end it; EventSource reconnects after `retry`.
         this.ctx.log.warn({ event: 'dashboard.live_start_failed', err }, 'live events stream could not start');
+        open();
         return void res.end();
       }
       feed = this.feeds.get(accountId);
@@ -81,14 +87,20 @@ export class LiveHub {
       }
     }
     const f = feed;
-    f.subscribers.add(reply);
-    res.on('close', () => {
+    // The client sees the stream open only once its starting point is read: an event written after that
+    // moment is always sent (it used to be possible to miss one written during the read).
+    const leave = () => {
       f.subscribers.delete(reply);
       if (!f.subscribers.size) {
         clearInterval(f.timer);
         if (this.feeds.get(accountId) === f) this.feeds.delete(accountId);
       }
-    });
+    };
+    // Gone while the starting point was read: no subscriber (and no poller left behind for nobody).
+    if (res.destroyed) return leave();
+    open();
+    f.subscribers.add(reply);
+    res.on('close', leave);
   }
 
   private async maxId(accountId: string): Promise<number> {

@@ -23,6 +23,26 @@ async function login(s: TestServer, email: string, password: string, ip = '203.0
   return { status: r.status, setCookie, cookie: setCookie?.split(';')[0], body: await r.json() };
 }
 
+/** Reads the stream until `needle` shows up; fails after `ms` (a missed event must not wait for a keepalive). */
+async function readUntil(reader: ReadableStreamDefaultReader<Uint8Array>, needle: string, ms: number): Promise<string> {
+  let text = '';
+  const deadline = Date.now() + ms;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${needle} not in the stream within ${ms} ms: ${JSON.stringify(text)}`)), ms);
+  });
+  try {
+    while (!text.includes(needle) && Date.now() < deadline) {
+      const { value, done } = await Promise.race([reader.read(), late]);
+      if (done) break;
+      text += new TextDecoder().decode(value);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  return text;
+}
+
 describe('dashboard sessions over HTTP', () => {
   let s: TestServer;
   before(async () => {
@@ -186,12 +206,7 @@ describe('dashboard sessions over HTTP', () => {
     const base = { createdAt: Date.now(), isFirst: 1, domainId: null, messageId: 'msg_1', copyId: 'cpy_1' } as const;
     await events.insertInto('events').values({ ...base, accountId: b.accountId, type: 'open', recipient: 'not-mine@example.test' }).execute();
     await events.insertInto('events').values({ ...base, accountId: a.accountId, type: 'open', recipient: 'mine@example.test', userAgent: '<img src=x onerror=alert(1)>' }).execute();
-    let text = '';
-    const deadline = Date.now() + 5000;
-    while (!text.includes('mine@example.test') && Date.now() < deadline) {
-      const { value } = await reader.read();
-      text += new TextDecoder().decode(value);
-    }
+    const text = await readUntil(reader, 'mine@example.test', 5000);
     ac.abort();
     assert.match(text, /id: \d+\ndata: \{"id":\d+,"type":"open"/);
     assert.ok(text.includes('"recipient":"mine@example.test"'));
@@ -243,9 +258,7 @@ describe('dashboard with two nodes on one PostgreSQL', () => {
       const reader = r.body!.getReader();
       await reader.read();
       await b.ctx.store.db.kysely.insertInto('events').values({ accountId: acc.accountId, domainId: null, messageId: 'msg_x', copyId: 'cpy_x', type: 'click', createdAt: Date.now(), isFirst: 1, recipient: 'via-node-b@example.test', url: 'https://example.com/' }).execute();
-      let text = '';
-      const deadline = Date.now() + 8000;
-      while (!text.includes('via-node-b@example.test') && Date.now() < deadline) text += new TextDecoder().decode((await reader.read()).value);
+      const text = await readUntil(reader, 'via-node-b@example.test', 8000);
       ac.abort();
       assert.ok(text.includes('"type":"click"') && text.includes('via-node-b@example.test'));
     } finally {
