@@ -174,7 +174,6 @@ class FastConnection {
           this.partialSince = now;
           this.setTimeout(this.env.server.headersTimeout);
         } else if (now - this.partialSince > this.env.server.headersTimeout) this.socket.destroy();
-        if (buf.length > MAX_PENDING) this.socket.pause();
         return;
       }
       this.partialSince = 0;

@@ -7,6 +7,7 @@
 // only), otherwise a plain 404 that never reflects the input. Both answer only after the event batch has
 // committed (group commit), so every 200/302 is in the store even after kill -9.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../app-context.ts';
 import type { HttpFeature } from '../http/http-feature.ts';
@@ -15,7 +16,7 @@ import { trackingHosts } from './tracking-host-policy.ts';
 import { GroupCommit } from './group-commit.ts';
 import { EventWriter, type HitOutcome, type TrackHit } from './event-writer.ts';
 import { CidrSet } from '../domain/ip-address.ts';
-import { clientAddress, type ProxyHeader } from '../http/client-address.ts';
+import { clientAddress, type HeaderBag, type ProxyHeader } from '../http/client-address.ts';
 import { startJournal, type Recorder } from './journal-service.ts';
 import type { FastRoute } from '../http/fast-path.ts';
 
@@ -125,16 +126,15 @@ export function createTracker(ctx: AppContext): Tracker {
   // Host header only: X-Forwarded-Host never decides which host a token is checked against.
   // Without trusted proxies the client is the socket peer: worked out once per connection, not per request.
   const peerIp = new WeakMap<object, string>();
-  const clientOf = (req: IncomingMessage): { ip: string; host: string | undefined } => {
-    const socket = req.socket as IncomingMessage['socket'] & { encrypted?: boolean };
+  const clientIp = (socket: Socket & { encrypted?: boolean }, headers: HeaderBag): string => {
     if (!trusted.size) {
       let ip = peerIp.get(socket);
-      if (ip === undefined) peerIp.set(socket, (ip = clientAddress(socket.remoteAddress, req.headers, trusted, 'http', proxyHeader).ip));
-      return { ip, host: req.headers.host };
+      if (ip === undefined) peerIp.set(socket, (ip = clientAddress(socket.remoteAddress, headers, trusted, 'http', proxyHeader).ip));
+      return ip;
     }
-    const c = clientAddress(socket.remoteAddress, req.headers, trusted, socket.encrypted ? 'https' : 'http', proxyHeader);
-    return { ip: c.ip, host: req.headers.host };
+    return clientAddress(socket.remoteAddress, headers, trusted, socket.encrypted ? 'https' : 'http', proxyHeader).ip;
   };
+  const clientOf = (req: IncomingMessage): { ip: string; host: string | undefined } => ({ ip: clientIp(req.socket, req.headers), host: req.headers.host });
 
   const gif = (res: ServerResponse) => {
     if (res.headersSent || res.destroyed) return;
@@ -158,9 +158,13 @@ export function createTracker(ctx: AppContext): Tracker {
     });
   };
 
-  /** A pixel request, from either transport: `answer` sends the GIF (always, whatever fails). */
-  const pixelHit = (rest: string, method: string, host: string | undefined, ua: string, ip: string, answer: () => void) => {
+  /**
+   * A pixel request, from either transport: `answer` sends the GIF (always, whatever fails). The client
+   * address is worked out inside, so a failure there is handled like any other.
+   */
+  const pixelHit = (rest: string, method: string, host: string | undefined, ua: string, ipOf: () => string, answer: () => void) => {
     try {
+      const ip = ipOf();
       if (!hosts.allows(host)) {
         count('pixel', 'unknown_host');
         return answer();
@@ -180,40 +184,19 @@ export function createTracker(ctx: AppContext): Tracker {
   };
 
   const pixel = (req: IncomingMessage, res: ServerResponse, rest: string) => {
-    let ip: string;
-    let host: string | undefined;
-    try {
-      ({ ip, host } = clientOf(req));
-    } catch (e) {
-      ctx.log.error({ event: 'tracking.pixel_error', err: e }, 'pixel handler failed');
-      count('pixel', 'error');
-      return gif(res);
-    }
-    pixelHit(rest, req.method!, host, req.headers['user-agent'] ?? '', ip, () => gif(res));
+    pixelHit(rest, req.method!, req.headers.host, req.headers['user-agent'] ?? '', () => clientIp(req.socket, req.headers), () => gif(res));
   };
 
   // The same pixel on the HTTP fast path (http/fast-path.ts): plain HTTP only (the HTTPS listener for custom
-  // tracking domains goes through node:https and `handle`).
+  // tracking domains goes through node:https and `handle`). Proxy headers matter only with trusted proxies.
+  const NO_HEADERS: HeaderBag = {};
   const fastPixel: FastRoute = {
     matches: (head) => head.target.startsWith(PIXEL_PREFIX),
     handle: (head, socket, answer) => {
       const q = head.target.indexOf('?');
       const rest = head.target.slice(PIXEL_PREFIX.length, q < 0 ? undefined : q);
-      let ip: string | undefined;
-      try {
-        if (!trusted.size) {
-          ip = peerIp.get(socket);
-          if (ip === undefined) peerIp.set(socket, (ip = clientAddress(socket.remoteAddress, {}, trusted, 'http', proxyHeader).ip));
-        } else {
-          const bag = { forwarded: head.forwarded, 'x-forwarded-for': head.xForwardedFor, 'x-forwarded-proto': head.xForwardedProto };
-          ip = clientAddress(socket.remoteAddress, bag, trusted, 'http', proxyHeader).ip;
-        }
-      } catch (e) {
-        ctx.log.error({ event: 'tracking.pixel_error', err: e }, 'pixel handler failed');
-        count('pixel', 'error');
-        return answer();
-      }
-      pixelHit(rest, head.method, head.host, head.userAgent, ip, answer);
+      const ipOf = () => clientIp(socket, trusted.size ? { forwarded: head.forwarded, 'x-forwarded-for': head.xForwardedFor, 'x-forwarded-proto': head.xForwardedProto } : NO_HEADERS);
+      pixelHit(rest, head.method, head.host, head.userAgent, ipOf, answer);
     },
     response: { status: 200, reason: 'OK', headers: Object.entries(PIXEL_HEADERS), body: PIXEL_GIF },
   };
